@@ -1,0 +1,69 @@
+package asm
+
+// MR and NR are the register-tile sizes of the SGEMM micro-kernel: one call of
+// Kernel updates an MR×NR block of C. They are the same on every
+// architecture, so packed panels have one layout everywhere.
+const (
+	MR = 6
+	NR = 16
+)
+
+// Kernel computes C += Ap·Bp for one MR×NR tile of C.
+//
+// ap is a packed panel of A: k columns of MR values, ap[p*MR+i] = A[i][p].
+// bp is a packed panel of B: k rows of NR values, bp[p*NR+j] = B[p][j].
+// c holds the tile row-major with row stride ldc: C[i][j] = c[i*ldc+j].
+//
+// It panics unless len(ap) >= k*MR, len(bp) >= k*NR, ldc >= NR and
+// len(c) >= (MR-1)*ldc+NR.
+func Kernel(k int, ap, bp, c []float32, ldc int) {
+	if k < 0 || len(ap) < k*MR || len(bp) < k*NR || ldc < NR || len(c) < (MR-1)*ldc+NR {
+		panic("asm: Kernel: bad arguments")
+	}
+	if k == 0 {
+		return
+	}
+	kernel(k, ap, bp, c, ldc)
+}
+
+// PackA packs an mc×kc block of op(A), scaled by alpha, into MR-row panels:
+// panel q holds rows q*MR..q*MR+MR-1, stored column by column
+// (dst[q*kc*MR + p*MR + i] = alpha·op(A)[q*MR+i][p]). The last panel is
+// padded with zeros when mc is not a multiple of MR.
+//
+// op(A)[i][p] is a[i*lda+p] when trans is false and a[p*lda+i] when it is
+// true. dst must hold ceil(mc/MR)*MR*kc values.
+func PackA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
+	panels := (mc + MR - 1) / MR
+	if mc < 0 || kc < 0 || len(dst) < panels*MR*kc {
+		panic("asm: PackA: bad arguments")
+	}
+	if mc == 0 || kc == 0 {
+		return
+	}
+	if (!trans && (lda < kc || len(a) < (mc-1)*lda+kc)) || (trans && (lda < mc || len(a) < (kc-1)*lda+mc)) {
+		panic("asm: PackA: source too short")
+	}
+	packA(dst, a, lda, trans, mc, kc, alpha)
+}
+
+// PackB packs a kc×nc block of op(B) into NR-column panels: panel q holds
+// columns q*NR..q*NR+NR-1, stored row by row
+// (dst[q*kc*NR + p*NR + j] = op(B)[p][q*NR+j]). The last panel is padded with
+// zeros when nc is not a multiple of NR.
+//
+// op(B)[p][j] is b[p*ldb+j] when trans is false and b[j*ldb+p] when it is
+// true. dst must hold ceil(nc/NR)*NR*kc values.
+func PackB(dst, b []float32, ldb int, trans bool, kc, nc int) {
+	panels := (nc + NR - 1) / NR
+	if nc < 0 || kc < 0 || len(dst) < panels*NR*kc {
+		panic("asm: PackB: bad arguments")
+	}
+	if nc == 0 || kc == 0 {
+		return
+	}
+	if (!trans && (ldb < nc || len(b) < (kc-1)*ldb+nc)) || (trans && (ldb < kc || len(b) < (nc-1)*ldb+kc)) {
+		panic("asm: PackB: source too short")
+	}
+	packB(dst, b, ldb, trans, kc, nc)
+}

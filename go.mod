@@ -1,0 +1,8 @@
+module github.com/trm-go/trm
+
+go 1.26.0
+
+require (
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
