@@ -7,4 +7,6 @@
 // dependency graph of programs that import trm).
 package trmroot
 
-//go:generate sh -c "cd asm/_asm && go run . -out ../kernels_amd64.s -stubs ../kernels_amd64_stubs.go -pkg asm"
+//go:generate go run -C asm/_asm . -family gemm -out ../gemm_amd64.s -stubs ../gemm_stubs_amd64.go -pkg asm
+//go:generate go run -C asm/_asm . -family vec -out ../vec_amd64.s -stubs ../vec_stubs_amd64.go -pkg asm
+//go:generate go run -C asm/_asm . -family row -out ../row_amd64.s -stubs ../row_stubs_amd64.go -pkg asm

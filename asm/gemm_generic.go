@@ -23,39 +23,73 @@ func kernelGeneric(k int, ap, bp, c []float32, ldc int) {
 	}
 }
 
+// packAGeneric packs alpha·op(A) into MR-row panels (see PackA). Full
+// panels of untransposed A read the MR source rows side by side; transposed
+// A gives each panel column as a contiguous run of a row of a.
 func packAGeneric(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
 	for q := 0; q*MR < mc; q++ {
 		panel := dst[q*kc*MR : (q+1)*kc*MR]
-		rows := min(MR, mc-q*MR)
-		for p := 0; p < kc; p++ {
-			col := panel[p*MR : p*MR+MR]
+		i0 := q * MR
+		rows := min(MR, mc-i0)
+		switch {
+		case trans:
+			for p := 0; p < kc; p++ {
+				col := panel[p*MR : p*MR+MR]
+				for i, v := range a[p*lda+i0 : p*lda+i0+rows] {
+					col[i] = alpha * v
+				}
+				clear(col[rows:])
+			}
+		case rows == MR:
+			r0 := a[i0*lda:][:kc]
+			r1 := a[(i0+1)*lda:][:len(r0)]
+			r2 := a[(i0+2)*lda:][:len(r0)]
+			r3 := a[(i0+3)*lda:][:len(r0)]
+			r4 := a[(i0+4)*lda:][:len(r0)]
+			r5 := a[(i0+5)*lda:][:len(r0)]
+			for p, v := range r0 {
+				col := panel[p*MR : p*MR+MR : p*MR+MR]
+				col[0] = alpha * v
+				col[1] = alpha * r1[p]
+				col[2] = alpha * r2[p]
+				col[3] = alpha * r3[p]
+				col[4] = alpha * r4[p]
+				col[5] = alpha * r5[p]
+			}
+		default:
+			clear(panel)
 			for i := 0; i < rows; i++ {
-				r := q*MR + i
-				if trans {
-					col[i] = alpha * a[p*lda+r]
-				} else {
-					col[i] = alpha * a[r*lda+p]
+				for p, v := range a[(i0+i)*lda:][:kc] {
+					panel[p*MR+i] = alpha * v
 				}
 			}
-			clear(col[rows:])
 		}
 	}
 }
 
+// packBGeneric packs op(B) into NR-column panels (see PackB): row p of an
+// untransposed panel is a copy of part of row p of b; a transposed panel
+// reads the NR source rows (columns of op(B)) side by side.
 func packBGeneric(dst, b []float32, ldb int, trans bool, kc, nc int) {
 	for q := 0; q*NR < nc; q++ {
 		panel := dst[q*kc*NR : (q+1)*kc*NR]
-		cols := min(NR, nc-q*NR)
-		for p := 0; p < kc; p++ {
-			row := panel[p*NR : p*NR+NR]
-			if trans {
-				for j := 0; j < cols; j++ {
-					row[j] = b[(q*NR+j)*ldb+p]
-				}
-			} else {
-				copy(row[:cols], b[p*ldb+q*NR:])
+		j0 := q * NR
+		cols := min(NR, nc-j0)
+		if !trans {
+			for p := 0; p < kc; p++ {
+				row := panel[p*NR : p*NR+NR]
+				copy(row[:cols], b[p*ldb+j0:])
+				clear(row[cols:])
 			}
-			clear(row[cols:])
+			continue
+		}
+		if cols < NR {
+			clear(panel)
+		}
+		for j := 0; j < cols; j++ {
+			for p, v := range b[(j0+j)*ldb:][:kc] {
+				panel[p*NR+j] = v
+			}
 		}
 	}
 }

@@ -2,29 +2,17 @@
 
 package asm
 
+import "golang.org/x/sys/cpu"
+
+// useNEON selects the NEON kernels. Advanced SIMD is part of every arm64
+// CPU, but x/sys/cpu honours GODEBUG=cpu.asimd=off, which forces the generic
+// code (useful to compare the two in one binary).
+var useNEON = cpu.ARM64.HasASIMD
+
 // Impl reports the active kernel implementation: "avx2+fma", "neon" or "generic".
-// (Placeholder: the neon kernels replace the generic calls below.)
-func Impl() string                               { return "generic" }
-func kernel(k int, ap, bp, c []float32, ldc int) { kernelGeneric(k, ap, bp, c, ldc) }
-func packA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
-	packAGeneric(dst, a, lda, trans, mc, kc, alpha)
+func Impl() string {
+	if useNEON {
+		return "neon"
+	}
+	return "generic"
 }
-func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
-	packBGeneric(dst, b, ldb, trans, kc, nc)
-}
-
-func dot(x, y []float32) float32                      { return dotGeneric(x, y) }
-func axpy(alpha float32, x, y []float32)              { axpyGeneric(alpha, x, y) }
-func scale(dst []float32, alpha float32, x []float32) { scaleGeneric(dst, alpha, x) }
-func add(dst, x, y []float32)                         { addGeneric(dst, x, y) }
-func mul(dst, x, y []float32)                         { mulGeneric(dst, x, y) }
-func sum(x []float32) float32                         { return sumGeneric(x) }
-func max32(x []float32) float32                       { return maxGeneric(x) }
-
-func exp(dst, x []float32)                          { expGeneric(dst, x) }
-func silu(dst, x []float32)                         { siluGeneric(dst, x) }
-func siluGrad(dst, x []float32)                     { siluGradGeneric(dst, x) }
-func swiglu(dst, gate, up []float32)                { swigluGeneric(dst, gate, up) }
-func swigluGrad(dgate, dup, dy, gate, up []float32) { swigluGradGeneric(dgate, dup, dy, gate, up) }
-func rmsnorm(dst, x []float32, eps float32) float32 { return rmsnormGeneric(dst, x, eps) }
-func softmax(dst, x []float32)                      { softmaxGeneric(dst, x) }

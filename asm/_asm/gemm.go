@@ -1,0 +1,339 @@
+package main
+
+import (
+	"math/bits"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Tile sizes; they must match asm.MR and asm.NR.
+const (
+	mr = 6
+	nr = 16
+)
+
+// kUnroll is how many k steps one iteration of the micro-kernel's loop does.
+const kUnroll = 4
+
+func genGemm() {
+	genKernel()
+	genPackA()
+	genPackAT()
+	genPackB()
+	genPackBT()
+}
+
+// genKernel emits kernelAVX2, the 6×16 SGEMM micro-kernel:
+//
+//	C[i][j] += Σ_p ap[p*6+i] · bp[p*16+j]   (i < 6, j < 16)
+//
+// The 6×16 tile of C lives in 12 YMM accumulators (row i in acc[2i] and
+// acc[2i+1]) for the whole k loop. One k step loads the 16 values of row p of
+// the B panel into two registers, broadcasts each of the 6 values of column p
+// of the A panel in turn and does 12 independent FMAs: enough to keep both
+// FMA pipes busy (latency 4, throughput 2 per cycle) with 8 loads per 12 FMAs.
+// C is read and written once, at the end.
+func genKernel() {
+	TEXT("kernelAVX2", NOSPLIT, "func(k int, ap, bp, c []float32, ldc int)")
+	Pragma("noescape")
+	Doc("kernelAVX2 computes C += Ap·Bp for one MR×NR tile; see Kernel. k > 0.")
+
+	k := Load(Param("k"), GP64())
+	ap := Load(Param("ap").Base(), GP64())
+	bp := Load(Param("bp").Base(), GP64())
+
+	Comment("acc[2i], acc[2i+1]: row i of the tile, columns 0..7 and 8..15")
+	acc := zeros(2 * mr)
+
+	// step emits one k step reading A at aoff and B at boff bytes from the
+	// panel pointers.
+	step := func(aoff, boff int) {
+		b0, b1 := YMM(), YMM()
+		VMOVUPS(Mem{Base: bp, Disp: boff}, b0)
+		VMOVUPS(Mem{Base: bp, Disp: boff + 32}, b1)
+		for i := 0; i < mr; i++ {
+			a := YMM()
+			VBROADCASTSS(Mem{Base: ap, Disp: aoff + 4*i}, a)
+			VFMADD231PS(b0, a, acc[2*i])
+			VFMADD231PS(b1, a, acc[2*i+1])
+		}
+	}
+
+	Commentf("k loop, %d steps per iteration", kUnroll)
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(bits.TrailingZeros(kUnroll)), blocks)
+	JZ(LabelRef("remainder"))
+	Label("unrolled")
+	for u := 0; u < kUnroll; u++ {
+		step(4*mr*u, 4*nr*u)
+	}
+	ADDQ(U32(4*mr*kUnroll), ap)
+	ADDQ(U32(4*nr*kUnroll), bp)
+	DECQ(blocks)
+	JNZ(LabelRef("unrolled"))
+
+	Label("remainder")
+	Commentf("the last k mod %d steps", kUnroll)
+	ANDQ(U32(kUnroll-1), k)
+	JZ(LabelRef("update"))
+	Label("single")
+	step(0, 0)
+	ADDQ(U32(4*mr), ap)
+	ADDQ(U32(4*nr), bp)
+	DECQ(k)
+	JNZ(LabelRef("single"))
+
+	Label("update")
+	Comment("C[i][0:16] += acc[2i], acc[2i+1], row i at c + i*ldc")
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc) // row stride in bytes
+	for i := 0; i < mr; i++ {
+		lo, hi := Mem{Base: c}, Mem{Base: c, Disp: 32}
+		VADDPS(lo, acc[2*i], acc[2*i])
+		VADDPS(hi, acc[2*i+1], acc[2*i+1])
+		VMOVUPS(acc[2*i], lo)
+		VMOVUPS(acc[2*i+1], hi)
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// The packing kernels each pack one full panel (MR rows of A or NR columns of
+// B); the Go code (gemm_amd64.go) checks the bounds, hands them the full
+// panels and packs ragged edges with the generic code. Panel layouts are
+// documented at PackA and PackB.
+
+// genPackA emits packA6AVX2: one MR-row panel of untransposed A,
+// dst[p*6+i] = alpha·a[i*lda+p] for i < 6 and p < kc, kc a multiple of 8.
+//
+// Each iteration loads 8 consecutive values of each of the 6 rows and
+// transposes the 6×8 block into 8 columns of 6 (192 contiguous bytes of
+// dst): rows 0–3 with a 4×4 transpose in each 128-bit half (unpack, then
+// shuffle), rows 4–5 with one unpack, whose 64-bit halves are the (row 4,
+// row 5) pairs of the columns.
+func genPackA() {
+	TEXT("packA6AVX2", NOSPLIT, "func(dst, a []float32, lda, kc int, alpha float32)")
+	Pragma("noescape")
+	Doc("packA6AVX2 packs rows 0..5 of a (row stride lda), scaled by alpha, into one", "MR-row panel of kc columns; kc is a multiple of 8.")
+	d := Load(Param("dst").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	blocks := Load(Param("kc"), GP64())
+	alpha := YMM()
+	VBROADCASTSS(Load(Param("alpha"), XMM()), alpha)
+	SHLQ(U8(2), lda)    // row stride in bytes
+	SHRQ(U8(3), blocks) // blocks of 8 columns
+	JZ(LabelRef("done"))
+	a3 := GP64() // row 3; rows 0, 1, 2, 4 are a + {0,1,2,4}·lda, row 5 is a3 + 2·lda
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, a3)
+	ADDQ(a, a3)
+	rowAddr := []Mem{
+		{Base: a}, {Base: a, Index: lda, Scale: 1}, {Base: a, Index: lda, Scale: 2},
+		{Base: a3}, {Base: a, Index: lda, Scale: 4}, {Base: a3, Index: lda, Scale: 2},
+	}
+
+	Label("block")
+	Comment("x[i] = alpha·a[i][p:p+8]")
+	x := make([]VecVirtual, mr)
+	for i := range x {
+		x[i] = YMM()
+		VMULPS(rowAddr[i], alpha, x[i])
+	}
+	Comment("t0..t3: (row 0, row 1) and (row 2, row 3) interleaved; s[j]: rows 0..3 of columns j and j+4")
+	t0, t1, t2, t3 := YMM(), YMM(), YMM(), YMM()
+	VUNPCKLPS(x[1], x[0], t0) // r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]
+	VUNPCKHPS(x[1], x[0], t1) // columns 2, 3 | 6, 7
+	VUNPCKLPS(x[3], x[2], t2)
+	VUNPCKHPS(x[3], x[2], t3)
+	s := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VSHUFPS(U8(0x44), t2, t0, s[0]) // r0[0] r1[0] r2[0] r3[0] | same for column 4
+	VSHUFPS(U8(0xee), t2, t0, s[1]) // column 1 | 5
+	VSHUFPS(U8(0x44), t3, t1, s[2]) // column 2 | 6
+	VSHUFPS(U8(0xee), t3, t1, s[3]) // column 3 | 7
+	Comment("u0, u1: (row 4, row 5) pairs of columns 0, 1 | 4, 5 and 2, 3 | 6, 7")
+	u0, u1 := YMM(), YMM()
+	VUNPCKLPS(x[5], x[4], u0)
+	VUNPCKHPS(x[5], x[4], u1)
+	h0, h1 := XMM(), XMM()
+	VEXTRACTF128(U8(1), u0, h0)
+	VEXTRACTF128(U8(1), u1, h1)
+	Comment("column j: rows 0..3 at 24j bytes, rows 4, 5 at 24j+16")
+	col := func(j int) Mem { return Mem{Base: d, Disp: 24 * j} }
+	for j := 0; j < 4; j++ {
+		VMOVUPS(s[j].AsX(), col(j))
+		VEXTRACTF128(U8(1), s[j], col(j+4))
+	}
+	pairs := []struct {
+		lo, hi Register // low 128 bits of u0/u1 and their high halves
+	}{{u0.AsX(), h0}, {u1.AsX(), h1}}
+	for k, pr := range pairs {
+		VMOVLPS(pr.lo, col(2*k).Offset(16))
+		VMOVHPS(pr.lo, col(2*k+1).Offset(16))
+		VMOVLPS(pr.hi, col(2*k+4).Offset(16))
+		VMOVHPS(pr.hi, col(2*k+5).Offset(16))
+	}
+	ADDQ(U32(32), a)
+	ADDQ(U32(32), a3)
+	ADDQ(U32(4*mr*8), d)
+	DECQ(blocks)
+	JNZ(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genPackAT emits packA6TAVX2: one MR-row panel of transposed A,
+// dst[p*6+i] = alpha·a[p*lda+i] for i < 6 and p < kc: column p of the panel
+// is 6 contiguous values of row p of a (one 16-byte and one 8-byte move).
+func genPackAT() {
+	TEXT("packA6TAVX2", NOSPLIT, "func(dst, a []float32, lda, kc int, alpha float32)")
+	Pragma("noescape")
+	Doc("packA6TAVX2 packs columns 0..5 of a (row stride lda), scaled by alpha, into one", "MR-row panel of kc columns (row p of a gives column p of the panel).")
+	d := Load(Param("dst").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	n := Load(Param("kc"), GP64())
+	alpha := XMM()
+	VBROADCASTSS(Load(Param("alpha"), XMM()), alpha)
+	SHLQ(U8(2), lda)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("column")
+	lo, hi := XMM(), XMM()
+	VMULPS(Mem{Base: a}, alpha, lo) // a[p][0:4]
+	VMOVSD(Mem{Base: a, Disp: 16}, hi)
+	VMULPS(hi, alpha, hi) // a[p][4:6]
+	VMOVUPS(lo, Mem{Base: d})
+	VMOVLPS(hi, Mem{Base: d, Disp: 16})
+	ADDQ(lda, a)
+	ADDQ(U32(4*mr), d)
+	DECQ(n)
+	JNZ(LabelRef("column"))
+	Label("done")
+	RET()
+}
+
+// genPackB emits packB16AVX2: one NR-column panel of untransposed B,
+// dst[p*16+j] = b[p*ldb+j] for j < 16 and p < kc: two 32-byte moves per row,
+// two rows per iteration.
+func genPackB() {
+	TEXT("packB16AVX2", NOSPLIT, "func(dst, b []float32, ldb, kc int)")
+	Pragma("noescape")
+	Doc("packB16AVX2 copies columns 0..15 of kc rows of b (row stride ldb) into one NR-column panel.")
+	d := Load(Param("dst").Base(), GP64())
+	b := Load(Param("b").Base(), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	n := Load(Param("kc"), GP64())
+	SHLQ(U8(2), ldb)
+	row := func(src Mem, doff int) {
+		v0, v1 := YMM(), YMM()
+		VMOVUPS(src, v0)
+		VMOVUPS(src.Offset(32), v1)
+		VMOVUPS(v0, Mem{Base: d, Disp: doff})
+		VMOVUPS(v1, Mem{Base: d, Disp: doff + 32})
+	}
+	Label("pair")
+	CMPQ(n, U32(2))
+	JB(LabelRef("last"))
+	row(Mem{Base: b}, 0)
+	row(Mem{Base: b, Index: ldb, Scale: 1}, 4*nr)
+	LEAQ(Mem{Base: b, Index: ldb, Scale: 2}, b)
+	ADDQ(U32(2*4*nr), d)
+	SUBQ(U32(2), n)
+	JMP(LabelRef("pair"))
+	Label("last")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	row(Mem{Base: b}, 0)
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genPackBT emits packB16TAVX2: one NR-column panel of transposed B,
+// dst[p*16+j] = b[j*ldb+p] for j < 16 and p < kc, kc a multiple of 4.
+//
+// For each group of 8 rows of b and 4 columns p..p+3, register i (0..3)
+// holds row i's 4 values in its low half and row i+4's in its high half; a
+// 4×4 transpose within each half (unpack, then shuffle) then yields, for
+// each p, the 8 values of the group in order: one 32-byte store each.
+func genPackBT() {
+	TEXT("packB16TAVX2", NOSPLIT, "func(dst, b []float32, ldb, kc int)")
+	Pragma("noescape")
+	Doc("packB16TAVX2 packs rows 0..15 of b (row stride ldb) as the columns of one", "NR-column panel of kc rows (column p of b gives row p of the panel); kc is a", "multiple of 4.")
+	d := Load(Param("dst").Base(), GP64())
+	b := GP64()
+	Load(Param("b").Base(), b)
+	ldb := Load(Param("ldb"), GP64())
+	blocks := Load(Param("kc"), GP64())
+	SHLQ(U8(2), ldb)
+	SHRQ(U8(2), blocks)
+	JZ(LabelRef("done"))
+	// Rows 0, 1, 2, 4 of a group of 8 are base + {0,1,2,4}·ldb, rows 3, 5, 6,
+	// 7 are base3 + {0,2,3,4}·ldb, with base3 = base + 3·ldb.
+	ldb3 := GP64()
+	LEAQ(Mem{Base: ldb, Index: ldb, Scale: 2}, ldb3)
+	base := []GPVirtual{b, GP64()}
+	LEAQ(Mem{Base: b, Index: ldb, Scale: 8}, base[1]) // rows 8..15
+	base3 := []GPVirtual{GP64(), GP64()}
+	for g := range base {
+		LEAQ(Mem{Base: base[g], Index: ldb3, Scale: 1}, base3[g])
+	}
+	rowAddr := func(g, i int) Mem {
+		switch i {
+		case 0:
+			return Mem{Base: base[g]}
+		case 1, 2, 4:
+			return Mem{Base: base[g], Index: ldb, Scale: uint8(i)}
+		case 3:
+			return Mem{Base: base3[g]}
+		case 5:
+			return Mem{Base: base3[g], Index: ldb, Scale: 2}
+		case 6:
+			return Mem{Base: base3[g], Index: ldb3, Scale: 1}
+		default: // 7
+			return Mem{Base: base3[g], Index: ldb, Scale: 4}
+		}
+	}
+
+	Label("block")
+	for g := range base {
+		Commentf("rows %d..%d, columns p..p+3", 8*g, 8*g+7)
+		y := make([]VecVirtual, 4)
+		for i := range y {
+			y[i] = YMM()
+			VMOVUPS(rowAddr(g, i), y[i].AsX())
+			VINSERTF128(U8(1), rowAddr(g, i+4), y[i], y[i])
+		}
+		t0, t1, t2, t3 := YMM(), YMM(), YMM(), YMM()
+		VUNPCKLPS(y[1], y[0], t0)
+		VUNPCKHPS(y[1], y[0], t1)
+		VUNPCKLPS(y[3], y[2], t2)
+		VUNPCKHPS(y[3], y[2], t3)
+		c := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+		VSHUFPS(U8(0x44), t2, t0, c[0])
+		VSHUFPS(U8(0xee), t2, t0, c[1])
+		VSHUFPS(U8(0x44), t3, t1, c[2])
+		VSHUFPS(U8(0xee), t3, t1, c[3])
+		for p := range c {
+			VMOVUPS(c[p], Mem{Base: d, Disp: 4 * (p*nr + 8*g)})
+		}
+	}
+	for g := range base {
+		ADDQ(U32(16), base[g])
+		ADDQ(U32(16), base3[g])
+	}
+	ADDQ(U32(4*4*nr), d)
+	DECQ(blocks)
+	JNZ(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}

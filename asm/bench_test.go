@@ -1,0 +1,199 @@
+package asm
+
+import (
+	"testing"
+)
+
+// Each benchmark has two sub-benchmarks: the dispatched kernel, named after
+// Impl() ("avx2+fma", "neon" or "generic"), and the generic reference, so
+// one run gives the speed-up on this machine. Measure with -cpu 1:
+//
+//	go test -run XXX -bench . -cpu 1 ./asm/
+
+// benchImpls runs f under the active implementation's name and under
+// "generic" with the reference.
+func benchImpls(b *testing.B, fast, generic func(b *testing.B)) {
+	b.Run(Impl(), fast)
+	b.Run("generic", generic)
+}
+
+// BenchmarkKernel times one 6×16 micro-kernel call with k = 256: the panels
+// (6 KiB of A, 16 KiB of B) and the tile stay in L1.
+func BenchmarkKernel(b *testing.B) {
+	const k = 256
+	r := newRand(31)
+	ap := randBuffer(r, k*MR, 0, -1, 1).s()
+	bp := randBuffer(r, k*NR, 0, -1, 1).s()
+	c := make([]float32, MR*NR)
+	run := func(kernel func(k int, ap, bp, c []float32, ldc int)) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				kernel(k, ap, bp, c, NR)
+			}
+			flops := 2 * MR * NR * k * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
+	}
+	benchImpls(b, run(Kernel), run(kernelGeneric))
+}
+
+// BenchmarkPack times packing a 96×256 block of A (an MC×KC block) and a
+// 256×256 block of B, both untransposed and transposed.
+func BenchmarkPack(b *testing.B) {
+	const mc, kc, nc = 96, 256, 256
+	r := newRand(32)
+	a := randBuffer(r, mc*kc, 0, -1, 1).s()
+	bm := randBuffer(r, kc*nc, 0, -1, 1).s()
+	dstA := make([]float32, mc*kc)
+	dstB := make([]float32, kc*nc)
+	for _, trans := range []bool{false, true} {
+		name := "N"
+		lda, ldb := kc, nc
+		if trans {
+			name, lda, ldb = "T", mc, kc
+		}
+		b.Run("A"+name, func(b *testing.B) {
+			benchImpls(b,
+				bytesPerOp(4*mc*kc*2, func() { PackA(dstA, a, lda, trans, mc, kc, 0.5) }),
+				bytesPerOp(4*mc*kc*2, func() { packAGeneric(dstA, a, lda, trans, mc, kc, 0.5) }))
+		})
+		b.Run("B"+name, func(b *testing.B) {
+			benchImpls(b,
+				bytesPerOp(4*kc*nc*2, func() { PackB(dstB, bm, ldb, trans, kc, nc) }),
+				bytesPerOp(4*kc*nc*2, func() { packBGeneric(dstB, bm, ldb, trans, kc, nc) }))
+		})
+	}
+}
+
+// rowLen is the row length of the row-op benchmarks: 16 KiB per row, so two
+// or three rows fit in L1 together.
+const rowLen = 4096
+
+// bytesPerOp returns a benchmark that runs op in a loop and reports the
+// bytes it reads and writes per second.
+func bytesPerOp(bytes int, op func()) func(b *testing.B) {
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			op()
+		}
+		b.ReportMetric(float64(bytes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	}
+}
+
+// rows returns n random rows of rowLen values in [lo, hi).
+func rows(n int, lo, hi float32) [][]float32 {
+	r := newRand(33)
+	x := make([][]float32, n)
+	for i := range x {
+		x[i] = randBuffer(r, rowLen, 0, lo, hi).s()
+	}
+	return x
+}
+
+func BenchmarkDot(b *testing.B) {
+	x := rows(2, -1, 1)
+	var sink float32
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { sink += Dot(x[0], x[1]) }),
+		bytesPerOp(8*rowLen, func() { sink += dotGeneric(x[0], x[1]) }))
+	_ = sink
+}
+
+func BenchmarkSum(b *testing.B) {
+	x := rows(1, -1, 1)
+	var sink float32
+	benchImpls(b,
+		bytesPerOp(4*rowLen, func() { sink += Sum(x[0]) }),
+		bytesPerOp(4*rowLen, func() { sink += sumGeneric(x[0]) }))
+	_ = sink
+}
+
+func BenchmarkMax(b *testing.B) {
+	x := rows(1, -1, 1)
+	var sink float32
+	benchImpls(b,
+		bytesPerOp(4*rowLen, func() { sink += Max(x[0]) }),
+		bytesPerOp(4*rowLen, func() { sink += maxGeneric(x[0]) }))
+	_ = sink
+}
+
+func BenchmarkAxpy(b *testing.B) {
+	x := rows(2, -1, 1)
+	benchImpls(b,
+		bytesPerOp(12*rowLen, func() { Axpy(1e-3, x[0], x[1]) }),
+		bytesPerOp(12*rowLen, func() { axpyGeneric(1e-3, x[0], x[1]) }))
+}
+
+func BenchmarkScale(b *testing.B) {
+	x := rows(2, -1, 1)
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { Scale(x[1], 0.5, x[0]) }),
+		bytesPerOp(8*rowLen, func() { scaleGeneric(x[1], 0.5, x[0]) }))
+}
+
+func BenchmarkAdd(b *testing.B) {
+	x := rows(3, -1, 1)
+	benchImpls(b,
+		bytesPerOp(12*rowLen, func() { Add(x[2], x[0], x[1]) }),
+		bytesPerOp(12*rowLen, func() { addGeneric(x[2], x[0], x[1]) }))
+}
+
+func BenchmarkMul(b *testing.B) {
+	x := rows(3, -1, 1)
+	benchImpls(b,
+		bytesPerOp(12*rowLen, func() { Mul(x[2], x[0], x[1]) }),
+		bytesPerOp(12*rowLen, func() { mulGeneric(x[2], x[0], x[1]) }))
+}
+
+func BenchmarkExp(b *testing.B) {
+	x := rows(2, -10, 10)
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { Exp(x[1], x[0]) }),
+		bytesPerOp(8*rowLen, func() { expGeneric(x[1], x[0]) }))
+}
+
+func BenchmarkSiLU(b *testing.B) {
+	x := rows(2, -10, 10)
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { SiLU(x[1], x[0]) }),
+		bytesPerOp(8*rowLen, func() { siluGeneric(x[1], x[0]) }))
+}
+
+func BenchmarkSiLUGrad(b *testing.B) {
+	x := rows(2, -10, 10)
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { SiLUGrad(x[1], x[0]) }),
+		bytesPerOp(8*rowLen, func() { siluGradGeneric(x[1], x[0]) }))
+}
+
+func BenchmarkSwiGLU(b *testing.B) {
+	x := rows(3, -10, 10)
+	benchImpls(b,
+		bytesPerOp(12*rowLen, func() { SwiGLU(x[2], x[0], x[1]) }),
+		bytesPerOp(12*rowLen, func() { swigluGeneric(x[2], x[0], x[1]) }))
+}
+
+func BenchmarkSwiGLUGrad(b *testing.B) {
+	x := rows(5, -10, 10)
+	benchImpls(b,
+		bytesPerOp(20*rowLen, func() { SwiGLUGrad(x[3], x[4], x[0], x[1], x[2]) }),
+		bytesPerOp(20*rowLen, func() { swigluGradGeneric(x[3], x[4], x[0], x[1], x[2]) }))
+}
+
+func BenchmarkRMSNorm(b *testing.B) {
+	x := rows(2, -3, 3)
+	var sink float32
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { sink += RMSNorm(x[1], x[0], 1e-6) }),
+		bytesPerOp(8*rowLen, func() { sink += rmsnormGeneric(x[1], x[0], 1e-6) }))
+	_ = sink
+}
+
+func BenchmarkSoftmax(b *testing.B) {
+	x := rows(2, -10, 10)
+	benchImpls(b,
+		bytesPerOp(8*rowLen, func() { Softmax(x[1], x[0]) }),
+		bytesPerOp(8*rowLen, func() { softmaxGeneric(x[1], x[0]) }))
+}

@@ -1,0 +1,82 @@
+//go:build amd64 && gc && !purego
+
+package asm
+
+func kernel(k int, ap, bp, c []float32, ldc int) {
+	if useAVX2 {
+		kernelAVX2(k, ap, bp, c, ldc)
+		return
+	}
+	kernelGeneric(k, ap, bp, c, ldc)
+}
+
+// packA hands the full MR-row panels to the AVX2 packers (gemm_amd64.s) and
+// packs the columns past the last multiple of 8 (untransposed A) and a
+// ragged last panel with the generic code. PackA has checked the bounds:
+// every panel's source rows lie inside a.
+func packA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
+	if !useAVX2 {
+		packAGeneric(dst, a, lda, trans, mc, kc, alpha)
+		return
+	}
+	full := mc / MR
+	for q := 0; q < full; q++ {
+		panel := dst[q*kc*MR : (q+1)*kc*MR]
+		if trans {
+			packA6TAVX2(panel, a[q*MR:], lda, kc, alpha)
+			continue
+		}
+		src := a[q*MR*lda:]
+		kc8 := kc &^ 7
+		if kc8 > 0 {
+			packA6AVX2(panel, src, lda, kc8, alpha)
+		}
+		for p := kc8; p < kc; p++ {
+			for i := 0; i < MR; i++ {
+				panel[p*MR+i] = alpha * src[i*lda+p]
+			}
+		}
+	}
+	if mc > full*MR {
+		rest := a[full*MR:]
+		if !trans {
+			rest = a[full*MR*lda:]
+		}
+		packAGeneric(dst[full*kc*MR:], rest, lda, trans, mc-full*MR, kc, alpha)
+	}
+}
+
+// packB is packA's counterpart for B: full NR-column panels in AVX2 (for
+// transposed B, rows of the panel past the last multiple of 4 in Go), a
+// ragged last panel with the generic code.
+func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
+	if !useAVX2 {
+		packBGeneric(dst, b, ldb, trans, kc, nc)
+		return
+	}
+	full := nc / NR
+	for q := 0; q < full; q++ {
+		panel := dst[q*kc*NR : (q+1)*kc*NR]
+		if !trans {
+			packB16AVX2(panel, b[q*NR:], ldb, kc)
+			continue
+		}
+		src := b[q*NR*ldb:]
+		kc4 := kc &^ 3
+		if kc4 > 0 {
+			packB16TAVX2(panel, src, ldb, kc4)
+		}
+		for p := kc4; p < kc; p++ {
+			for j := 0; j < NR; j++ {
+				panel[p*NR+j] = src[j*ldb+p]
+			}
+		}
+	}
+	if nc > full*NR {
+		rest := b[full*NR:]
+		if trans {
+			rest = b[full*NR*ldb:]
+		}
+		packBGeneric(dst[full*kc*NR:], rest, ldb, trans, kc, nc-full*NR)
+	}
+}

@@ -1,0 +1,28 @@
+//go:build arm64 && gc && !purego
+
+package asm
+
+func kernel(k int, ap, bp, c []float32, ldc int) {
+	if useNEON {
+		kernelNEON(k, ap, bp, c, ldc)
+		return
+	}
+	kernelGeneric(k, ap, bp, c, ldc)
+}
+
+// Packing is memory-bound and runs once per panel, not once per tile: the
+// generic code is kept.
+
+func packA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
+	packAGeneric(dst, a, lda, trans, mc, kc, alpha)
+}
+
+func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
+	packBGeneric(dst, b, ldb, trans, kc, nc)
+}
+
+// kernelNEON is the 6×16 NEON micro-kernel (gemm_arm64.s). The caller
+// (Kernel) has checked k > 0 and the slice lengths.
+//
+//go:noescape
+func kernelNEON(k int, ap, bp, c []float32, ldc int)
