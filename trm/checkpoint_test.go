@@ -1,0 +1,295 @@
+package trm
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/trm/safetensors"
+)
+
+func TestTensorSpecsOfficialNames(t *testing.T) {
+	mlp := mustPreset(t, "sudoku")
+	var names []string
+	shapes := map[string][]int{}
+	for _, s := range mlp.TensorSpecs() {
+		names = append(names, s.Name)
+		shapes[s.Name] = s.Shape
+	}
+	assert.Equal(t, []string{
+		"inner.H_init", "inner.L_init",
+		"inner.embed_tokens.embedding_weight", "inner.lm_head.weight", "inner.q_head.weight", "inner.q_head.bias",
+		"inner.puzzle_emb.weights",
+		"inner.L_level.layers.0.mlp_t.gate_up_proj.weight", "inner.L_level.layers.0.mlp_t.down_proj.weight",
+		"inner.L_level.layers.0.mlp.gate_up_proj.weight", "inner.L_level.layers.0.mlp.down_proj.weight",
+		"inner.L_level.layers.1.mlp_t.gate_up_proj.weight", "inner.L_level.layers.1.mlp_t.down_proj.weight",
+		"inner.L_level.layers.1.mlp.gate_up_proj.weight", "inner.L_level.layers.1.mlp.down_proj.weight",
+	}, names)
+	assert.Equal(t, []int{512}, shapes["inner.H_init"])
+	assert.Equal(t, []int{11, 512}, shapes["inner.embed_tokens.embedding_weight"])
+	assert.Equal(t, []int{11, 512}, shapes["inner.lm_head.weight"])
+	assert.Equal(t, []int{2, 512}, shapes["inner.q_head.weight"])
+	assert.Equal(t, []int{2}, shapes["inner.q_head.bias"])
+	assert.Equal(t, []int{1, 512}, shapes["inner.puzzle_emb.weights"])
+	assert.Equal(t, []int{1024, 97}, shapes["inner.L_level.layers.0.mlp_t.gate_up_proj.weight"])
+	assert.Equal(t, []int{97, 512}, shapes["inner.L_level.layers.0.mlp_t.down_proj.weight"])
+	assert.Equal(t, []int{3072, 512}, shapes["inner.L_level.layers.1.mlp.gate_up_proj.weight"])
+	assert.Equal(t, []int{512, 1536}, shapes["inner.L_level.layers.1.mlp.down_proj.weight"])
+
+	att := mustPreset(t, "sudoku-attn")
+	att.PosEncodings = PosLearned
+	byName := map[string]TensorSpec{}
+	for _, s := range att.TensorSpecs() {
+		byName[s.Name] = s
+	}
+	assert.Equal(t, []int{1536, 512}, byName["inner.L_level.layers.1.self_attn.qkv_proj.weight"].Shape)
+	assert.Equal(t, []int{512, 512}, byName["inner.L_level.layers.0.self_attn.o_proj.weight"].Shape)
+	assert.Equal(t, []int{97, 512}, byName["inner.embed_pos.embedding_weight"].Shape)
+	assert.NotContains(t, byName, "inner.L_level.layers.0.mlp_t.gate_up_proj.weight")
+
+	// Kinds and inits (spec §4).
+	assert.Equal(t, KindFixed, byName["inner.L_init"].Kind)
+	assert.Equal(t, Init{Kind: InitTruncNormal, Std: 1}, byName["inner.L_init"].Init)
+	assert.Equal(t, KindSparse, byName["inner.puzzle_emb.weights"].Kind)
+	assert.Equal(t, Init{Kind: InitConst}, byName["inner.puzzle_emb.weights"].Init)
+	assert.Equal(t, Init{Kind: InitConst, Value: -5}, byName["inner.q_head.bias"].Init)
+	assert.Equal(t, Init{Kind: InitConst}, byName["inner.q_head.weight"].Init)
+	assert.InDelta(t, 1/math.Sqrt(512), byName["inner.embed_tokens.embedding_weight"].Init.Std, 1e-15)
+	assert.InDelta(t, 1/math.Sqrt(1536), byName["inner.L_level.layers.0.mlp.down_proj.weight"].Init.Std, 1e-15)
+	assert.Equal(t, "sparse", KindSparse.String())
+}
+
+// fakeCheckpoint fills every tensor of cfg with values derived from its
+// name and index, so that any mix-up between tensors shows.
+func fakeCheckpoint(cfg Config, step int64) *Checkpoint {
+	ck := &Checkpoint{Config: cfg, Step: step, Tensors: map[string][]float32{}}
+	for k, s := range cfg.TensorSpecs() {
+		v := make([]float32, s.Size())
+		for i := range v {
+			v[i] = float32(k) + float32(i)/float32(len(v)+1)
+		}
+		ck.Tensors[s.Name] = v
+	}
+	return ck
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	cfg := DefaultConfig()
+	cfg.PosEncodings = PosLearned
+	cfg.PuzzleEmbNdim, cfg.PuzzleEmbLen = 64, 2
+	ck := fakeCheckpoint(cfg, 1234)
+	ck.Meta = map[string]string{"weights": "ema"}
+	require.NoError(t, SaveCheckpoint(path, ck))
+
+	got, err := LoadCheckpoint(path)
+	require.NoError(t, err)
+	assert.True(t, cfg.Equal(got.Config))
+	assert.Equal(t, int64(1234), got.Step)
+	assert.Equal(t, ck.Tensors, got.Tensors)
+	assert.Equal(t, map[string]string{"weights": "ema"}, got.Meta)
+
+	// The file is plain safetensors with the documented metadata.
+	f, err := safetensors.Read(path)
+	require.NoError(t, err)
+	assert.Equal(t, CheckpointFormat, f.Metadata["format"])
+	assert.Equal(t, "1234", f.Metadata["step"])
+	assert.Contains(t, f.Metadata["config"], `"hidden_size": 64`)
+	assert.Equal(t, []int{cfg.VocabSize, 64}, f.Tensors["inner.lm_head.weight"].Shape)
+
+	// In memory, as the embedded checkpoints are read.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	mem, err := DecodeCheckpoint(data, "embedded")
+	require.NoError(t, err)
+	assert.Equal(t, ck.Tensors, mem.Tensors)
+}
+
+func TestSaveCheckpointRefusesMismatch(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	cfg := DefaultConfig()
+
+	ck := fakeCheckpoint(cfg, 0)
+	delete(ck.Tensors, "inner.q_head.bias")
+	ck.Tensors["inner.extra"] = []float32{1}
+	ck.Tensors["inner.lm_head.weight"] = ck.Tensors["inner.lm_head.weight"][:10]
+	err := SaveCheckpoint(path, ck)
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `tensor "inner.q_head.bias" is missing, config wants shape [2]`)
+	assert.Contains(t, msg, `tensor "inner.extra" is not part of this config's model`)
+	assert.Contains(t, msg, `tensor "inner.lm_head.weight" has 10 values, config wants shape [12 64] (768)`)
+	assert.NoFileExists(t, path)
+
+	ck = fakeCheckpoint(cfg, 0)
+	ck.Config.HiddenSize = 0
+	assert.ErrorContains(t, SaveCheckpoint(path, ck), "hidden_size 0")
+
+	ck = fakeCheckpoint(cfg, 0)
+	ck.Meta = map[string]string{"config": "mine"}
+	assert.ErrorContains(t, SaveCheckpoint(path, ck), `metadata key "config" is reserved`)
+}
+
+// writeRaw writes a safetensors file with the given metadata and tensors,
+// bypassing SaveCheckpoint's checks, to build broken checkpoints.
+func writeRaw(t *testing.T, path string, meta map[string]string, tensors map[string]safetensors.Tensor) {
+	t.Helper()
+	require.NoError(t, safetensors.Write(path, &safetensors.File{Metadata: meta, Tensors: tensors}))
+}
+
+func TestLoadCheckpointRejects(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	good := fakeCheckpoint(cfg, 5)
+	goodTensors := func() map[string]safetensors.Tensor {
+		m := map[string]safetensors.Tensor{}
+		for _, s := range cfg.TensorSpecs() {
+			m[s.Name] = safetensors.FromFloat32(s.Shape, good.Tensors[s.Name])
+		}
+		return m
+	}
+	goodMeta := func() map[string]string {
+		return map[string]string{"format": CheckpointFormat, "config": string(cfg.MarshalIndent()), "step": "5"}
+	}
+	cases := map[string]struct {
+		meta    func(map[string]string)
+		tensors func(map[string]safetensors.Tensor)
+		want    string
+	}{
+		"wrong shape": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.lm_head.weight"] = safetensors.FromFloat32([]int{11, 64}, make([]float32, 11*64))
+		}, `tensor "inner.lm_head.weight" has shape [11 64], config wants [12 64]`},
+		"transposed": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.lm_head.weight"] = safetensors.FromFloat32([]int{64, 12}, make([]float32, 12*64))
+		}, `has shape [64 12], config wants [12 64]`},
+		"wrong dtype": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.q_head.bias"] = safetensors.FromFloat64([]int{2}, []float64{-5, -5})
+		}, `tensor "inner.q_head.bias" has dtype F64, want F32`},
+		"missing": {nil, func(m map[string]safetensors.Tensor) { delete(m, "inner.L_init") }, `tensor "inner.L_init" is missing, config wants shape [64]`},
+		"extra": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.puzzle_emb.weights"] = safetensors.FromFloat32([]int{1, 64}, make([]float32, 64))
+		}, `tensor "inner.puzzle_emb.weights" is not part of this config's model`},
+		"no format":  {func(m map[string]string) { delete(m, "format") }, nil, `format "", want "trm/v1"`},
+		"future":     {func(m map[string]string) { m["format"] = "trm/v2" }, nil, `format "trm/v2", want "trm/v1"`},
+		"no config":  {func(m map[string]string) { delete(m, "config") }, nil, "metadata has no config"},
+		"bad json":   {func(m map[string]string) { m["config"] = "{" }, nil, "config: unexpected EOF"},
+		"typo field": {func(m map[string]string) { m["config"] = `{"hiden_size": 3}` }, nil, `unknown field "hiden_size"`},
+		"invalid config": {func(m map[string]string) {
+			c := cfg
+			c.NumHeads = 3
+			m["config"] = string(c.MarshalIndent())
+		}, nil, "config: hidden_size 64 is not divisible by num_heads 3"},
+		"bad step": {func(m map[string]string) { m["step"] = "-1" }, nil, `step "-1", want a whole number ≥ 0`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".safetensors")
+			meta, tensors := goodMeta(), goodTensors()
+			if c.meta != nil {
+				c.meta(meta)
+			}
+			if c.tensors != nil {
+				c.tensors(tensors)
+			}
+			writeRaw(t, path, meta, tensors)
+			_, err := LoadCheckpoint(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `checkpoint "`+path+`": `)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+
+	// A corrupt file reports the safetensors problem with the path.
+	path := filepath.Join(dir, "cut.safetensors")
+	writeRaw(t, path, goodMeta(), goodTensors())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data[:len(data)-3], 0o644))
+	_, err = LoadCheckpoint(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+	_, err = LoadCheckpoint(filepath.Join(dir, "absent.safetensors"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestTrainStateRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.safetensors")
+	st := &TrainState{
+		Step:  77,
+		Meta:  map[string]string{"note": "x"},
+		F32:   map[string][]float32{"adam.m.inner.lm_head.weight": {1, 2, 3}, "empty": {}},
+		I64:   map[string][]int64{"data_position": {123456789012}},
+		Bytes: map[string][]byte{"rng.halt": {9, 8, 7}},
+	}
+	require.NoError(t, SaveTrainState(path, st))
+	got, err := LoadTrainState(path)
+	require.NoError(t, err)
+	assert.Equal(t, st.Step, got.Step)
+	assert.Equal(t, st.Meta, got.Meta)
+	assert.Equal(t, st.F32, got.F32)
+	assert.Equal(t, st.I64, got.I64)
+	assert.Equal(t, st.Bytes, got.Bytes)
+
+	assert.ErrorContains(t, SaveTrainState(path, &TrainState{Meta: map[string]string{"format": "x"}}), "reserved")
+
+	// A model checkpoint is not a train state, and vice versa.
+	ckPath := filepath.Join(t.TempDir(), "m.safetensors")
+	require.NoError(t, SaveCheckpoint(ckPath, fakeCheckpoint(DefaultConfig(), 0)))
+	_, err = LoadTrainState(ckPath)
+	assert.ErrorContains(t, err, `format "trm/v1", want "trm-train/v1"`)
+	_, err = LoadCheckpoint(path)
+	assert.ErrorContains(t, err, `format "trm-train/v1", want "trm/v1"`)
+
+	writeRaw(t, path, map[string]string{"format": TrainStateFormat, "step": "1"},
+		map[string]safetensors.Tensor{"weird": safetensors.FromBytes([]byte{1})})
+	_, err = LoadTrainState(path)
+	assert.ErrorContains(t, err, `tensor "weird": name has none of the prefixes`)
+	writeRaw(t, path, map[string]string{"format": TrainStateFormat, "step": "1"},
+		map[string]safetensors.Tensor{"f32/x": safetensors.FromInt32([]int{1}, []int32{1})})
+	_, err = LoadTrainState(path)
+	assert.ErrorContains(t, err, `tensor "f32/x": dtype is I32, want F32`)
+	writeRaw(t, path, map[string]string{"format": TrainStateFormat}, nil)
+	_, err = LoadTrainState(path)
+	assert.ErrorContains(t, err, `step "", want a whole number`)
+}
+
+func TestRunFolder(t *testing.T) {
+	run := Run{Dir: filepath.Join(t.TempDir(), "runs", "a")}
+	cfg := DefaultConfig()
+	require.NoError(t, run.Create(cfg))
+	back, err := LoadConfig(run.ConfigPath(), Config{})
+	require.NoError(t, err)
+	assert.True(t, cfg.Equal(back))
+
+	ck := fakeCheckpoint(cfg, 10)
+	st := &TrainState{Step: 10, I64: map[string][]int64{"pos": {640}}}
+	require.NoError(t, run.Save(ck, st))
+	gotCk, gotSt, err := run.Resume()
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), gotCk.Step)
+	assert.Equal(t, []int64{640}, gotSt.I64["pos"])
+
+	st.Step = 11
+	assert.ErrorContains(t, run.Save(ck, st), "model step 10 and train state step 11 differ")
+
+	// A crash between the two writes: state at 20, model still at 10.
+	require.NoError(t, SaveTrainState(run.StatePath(), &TrainState{Step: 20}))
+	_, _, err = run.Resume()
+	assert.ErrorContains(t, err, "model is at step 10 but train state at step 20")
+
+	entries, err := os.ReadDir(run.Dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"config.json", "model.safetensors", "train_state.safetensors"}, names)
+	assert.Equal(t, filepath.Join(run.Dir, "metrics.jsonl"), run.MetricsPath())
+}
