@@ -1,0 +1,96 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/trm-go/trm/asm"
+)
+
+// RMSEps is the epsilon of TRM's RMSNorm.
+const RMSEps = 1e-5
+
+// RMSNorm normalises x over its last axis without a learned weight:
+// y = x / sqrt(mean(x²) + eps), in float32.
+func (t *Tape) RMSNorm(x *Node, eps float32) *Node {
+	y := t.node(x.Value.Shape, x)
+	var rinv []float32
+	if y.requiresGrad {
+		rinv = t.arena.alloc(x.Value.Rows())
+	}
+	j := &t.rows
+	*j = rowJob{kind: rowsRMSNorm, out: y.Value.Data, a: x.Value.Data, rinv: rinv,
+		rows: x.Value.Rows(), cols: x.Value.Cols(), eps: eps}
+	t.runRows(j, j.rows, j.cols)
+	if y.requiresGrad {
+		t.record(record{op: opRMSNorm, out: y, a: x, save: rinv})
+	}
+	return y
+}
+
+// backRMSNorm: with y = x·r, dx = r·(dy − y·mean(dy⊙y)).
+func backRMSNorm(t *Tape, r *record) {
+	g, fresh := t.gradBuf(r.a)
+	j := &t.rows
+	*j = rowJob{kind: rowsRMSNormBack, out: g, a: r.out.Value.Data, b: r.out.Grad.Data,
+		rinv: r.save, rows: len(r.save), cols: r.out.Value.Cols(), fresh: fresh}
+	t.runRows(j, j.rows, j.cols)
+}
+
+// SiLU returns x·σ(x) element-wise.
+func (t *Tape) SiLU(x *Node) *Node {
+	y := t.node(x.Value.Shape, x)
+	asm.SiLU(y.Value.Data, x.Value.Data)
+	if y.requiresGrad {
+		t.record(record{op: opSiLU, out: y, a: x})
+	}
+	return y
+}
+
+func backSiLU(t *Tape, r *record) {
+	g, fresh := t.gradBuf(r.a)
+	tmp := g
+	if !fresh {
+		tmp = t.arena.alloc(len(g))
+	}
+	asm.SiLUGrad(tmp, r.a.Value.Data)
+	asm.Mul(tmp, tmp, r.out.Grad.Data)
+	if !fresh {
+		asm.Add(g, g, tmp)
+	}
+}
+
+// SwiGLU splits the last axis of gu ([..., 2·I]) into gate = the first half
+// and up = the second half and returns silu(gate)·up ([..., I]): the
+// activation between gate_up_proj and down_proj.
+func (t *Tape) SwiGLU(gu *Node) *Node {
+	cols := gu.Value.Cols()
+	if cols%2 != 0 {
+		panic(fmt.Sprintf("nn: SwiGLU: last axis of %v is odd", gu.Value.Shape))
+	}
+	inter := cols / 2
+	var shape [MaxDims]int
+	s := append(shape[:0], gu.Value.Shape...)
+	s[len(s)-1] = inter
+	y := t.node(s, gu)
+	j := &t.rows
+	*j = rowJob{kind: rowsSwiGLU, out: y.Value.Data, a: gu.Value.Data, rows: gu.Value.Rows(), cols: cols}
+	t.runRows(j, j.rows, cols)
+	if y.requiresGrad {
+		t.record(record{op: opSwiGLU, out: y, a: gu})
+	}
+	return y
+}
+
+func backSwiGLU(t *Tape, r *record) {
+	cols := r.a.Value.Cols()
+	rows := r.a.Value.Rows()
+	g, fresh := t.gradBuf(r.a)
+	j := &t.rows
+	*j = rowJob{kind: rowsSwiGLUBack, out: g, a: r.a.Value.Data, b: r.out.Grad.Data,
+		rows: rows, cols: cols, fresh: fresh}
+	if !fresh {
+		per := max(1, parMinWork/cols)
+		j.tmp = t.arena.alloc((rows + per - 1) / per * cols)
+	}
+	t.runRows(j, rows, cols)
+}

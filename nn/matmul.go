@@ -1,0 +1,22 @@
+package nn
+
+import "github.com/trm-go/trm/tensor"
+
+// gemmCall describes one matrix product made by the tape's ops.
+type gemmCall struct {
+	transA, transB bool
+	m, n, k        int
+}
+
+// gemmTrace, when not nil, receives every matrix product the ops make. It
+// is set by tests and benchmarks only (to count FLOPs and to replay the
+// same products alone); the nil check costs nothing measurable.
+var gemmTrace *[]gemmCall
+
+// gemm is tensor.Gemm, traced when gemmTrace is set.
+func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if gemmTrace != nil {
+		*gemmTrace = append(*gemmTrace, gemmCall{transA, transB, m, n, k})
+	}
+	tensor.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}

@@ -1,0 +1,57 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkGemm measures C = op(A)·op(B) (alpha 1, beta 0) on the shapes of
+// a TRM forward and backward pass (hidden 512, SwiGLU 1536, sequence 97).
+// Names are BenchmarkGemm/<NN|NT|TN>/<M>x<K>x<N>/t<workers>, the shape in the
+// M K N order of /work/shared/tools/openblas-sgemm so the two can be quoted
+// side by side:
+//
+//	go test ./tensor -run '^$' -bench 'Gemm/NN/5184x512x1536' -benchtime 20x
+//	/work/shared/tools/openblas-sgemm -t 1 -x NN 5184 512 1536
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		trans   string
+		m, k, n int
+	}{
+		{"NN", 512, 512, 512},
+		{"NN", 5184, 512, 1536},
+		{"NN", 776, 512, 3072},
+		{"NN", 776, 1536, 512},
+		{"NN", 97, 512, 3072},
+		{"NT", 776, 512, 3072},
+		{"TN", 512, 776, 3072},
+	}
+	for _, s := range shapes {
+		transA, transB := s.trans[0] == 'T', s.trans[1] == 'T'
+		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.trans, s.m, s.k, s.n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			lda, ldb := s.k, s.n
+			if transA {
+				lda = s.m
+			}
+			if transB {
+				ldb = s.k
+			}
+			a := gemmRandMatrix(rng, s.m, s.k, s.k) // same length either way
+			bm := gemmRandMatrix(rng, s.k, s.n, s.n)
+			c := make([]float32, s.m*s.n)
+			for _, w := range []int{1, 2} {
+				b.Run(fmt.Sprintf("t%d", w), func(b *testing.B) {
+					gemmSetWorkers(b, w)
+					b.ReportAllocs()
+					for b.Loop() {
+						Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+					}
+					flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		})
+	}
+}
