@@ -223,10 +223,12 @@ func gemmSetWorkers(t testing.TB, n int) {
 func TestGemmWorkersBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range []gemmCase{
-		{m: 200, n: 150, k: 70, alpha: 1, beta: 0},                   // split along m
-		{transA: true, m: 61, n: 300, k: 150, alpha: -0.75, beta: 1}, // split along n
-		{transB: true, m: 97, n: 515, k: 300, alpha: 1, beta: -0.75}, // several kc blocks
-		{transA: true, transB: true, m: 301, n: 37, k: 97, alpha: 2, beta: 1},
+		// k > gemmKC everywhere: several k slices, whose size must not
+		// depend on the part.
+		{m: 200, n: 150, k: 300, alpha: 1, beta: 0},                  // split along m
+		{transA: true, m: 61, n: 300, k: 520, alpha: -0.75, beta: 1}, // split along n
+		{transB: true, m: 97, n: 515, k: 300, alpha: 1, beta: -0.75},
+		{transA: true, transB: true, m: 301, n: 37, k: 270, alpha: 2, beta: 1},
 	} {
 		t.Run(tc.String(), func(t *testing.T) {
 			for _, w := range []int{2, 3} {
@@ -235,7 +237,7 @@ func TestGemmWorkersBitIdentical(t *testing.T) {
 			}
 			a, lda, b, ldb, c0, ldc := gemmOperands(rng, tc)
 			var ref []float32
-			for _, w := range []int{1, 2, 3} {
+			for _, w := range []int{1, 2, 3, 4} { // 4: a 2×2 grid for the first case
 				gemmSetWorkers(t, w)
 				c := slices.Clone(c0)
 				Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c[gemmGuardLen:], ldc)
