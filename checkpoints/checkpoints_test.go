@@ -1,0 +1,98 @@
+package checkpoints_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/checkpoints"
+	"github.com/trm-go/trm/trm"
+)
+
+func TestShippedArith(t *testing.T) {
+	data, ok := checkpoints.Lookup("arith")
+	require.True(t, ok)
+	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
+	assert.Equal(t, []string{"arith"}, checkpoints.Tasks())
+	_, ok = checkpoints.Lookup("sudoku9")
+	assert.False(t, ok)
+
+	p, err := trm.DecodePredictor(data, "arith")
+	require.NoError(t, err)
+	assert.Equal(t, "5", p.Model.Config.TaskOptions["digits"])
+	if testing.Short() {
+		return
+	}
+	got, err := p.Predict("3 + 7", "48213 + 99999", "5 + 9", "0 + 0", "99999 + 99999", "12345 + 54321")
+	require.NoError(t, err)
+	want := []string{"10", "148212", "14", "0", "199998", "66666"}
+	for i, g := range got {
+		assert.Equal(t, want[i], g.Answer, g.Input)
+		assert.Greater(t, g.Confidence, 0.5, g.Input)
+	}
+}
+
+// TestShippedArithCarryChains checks the shipped model on the sums with the
+// longest carry chains, (10^k − 1) + j and j + (10^k − 1), with all N_sup
+// supervision steps (with early exit the halting head stops a few of them
+// one step too soon; see the package documentation).
+func TestShippedArithCarryChains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the shipped model on 90 sums")
+	}
+	data, _ := checkpoints.Lookup("arith")
+	p, err := trm.DecodePredictor(data, "arith")
+	require.NoError(t, err)
+	p.Halt = trm.HaltFull
+	var inputs, want []string
+	for k, nines := 1, 9; k <= 5; k, nines = k+1, nines*10+9 {
+		for j := 1; j <= 9; j++ {
+			inputs = append(inputs, fmt.Sprintf("%d + %d", nines, j), fmt.Sprintf("%d + %d", j, nines))
+			want = append(want, fmt.Sprint(nines+j), fmt.Sprint(nines+j))
+		}
+	}
+	got, err := p.Predict(inputs...)
+	require.NoError(t, err)
+	for i, g := range got {
+		assert.Equal(t, want[i], g.Answer, g.Input)
+		assert.Equal(t, p.Model.Config.HaltMaxSteps, g.Steps)
+	}
+
+	// Random sums whose carry runs through 3 to 5 digits: a digit pair
+	// summing to ≥ 10, then pairs summing to 9.
+	rng := trm.NewRand(2026)
+	inputs, want = inputs[:0], want[:0]
+	for range 200 {
+		var a, b [5]int
+		for i := range a {
+			a[i], b[i] = rng.IntN(10), rng.IntN(10)
+		}
+		start := rng.IntN(2)
+		chain := 3 + rng.IntN(3-start)
+		s := 10 + rng.IntN(9)
+		a[start] = s - 9 + rng.IntN(19-s)
+		b[start] = s - a[start]
+		for i := start + 1; i < min(5, start+1+chain); i++ {
+			a[i] = rng.IntN(10)
+			b[i] = 9 - a[i]
+		}
+		x, y := 0, 0
+		for i := 4; i >= 0; i-- {
+			x, y = 10*x+a[i], 10*y+b[i]
+		}
+		inputs = append(inputs, fmt.Sprintf("%d + %d", x, y))
+		want = append(want, fmt.Sprint(x+y))
+	}
+	got, err = p.Predict(inputs...)
+	require.NoError(t, err)
+	right := 0
+	for i, g := range got {
+		if g.Answer == want[i] {
+			right++
+		}
+	}
+	t.Logf("carry chains: %d/%d right", right, len(got))
+	assert.GreaterOrEqual(t, right, 196, "at least 98%% of long carry chains")
+}

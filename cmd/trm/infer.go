@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+
+	"github.com/trm-go/trm/trm"
+)
+
+// inferFlags are the flags of trm infer.
+type inferFlags struct {
+	rt         runtimeFlags
+	task       taskFlags
+	checkpoint string
+	halt       trm.HaltMode
+	steps      int
+	batch      int
+	// inputs are the command-line arguments; none means one input per
+	// line of standard input.
+	inputs []string
+}
+
+func parseInferFlags(e env, args []string) (*inferFlags, error) {
+	f := &inferFlags{}
+	fs := newFlagSet(e, "infer", "[flags] [input ...]",
+		"Answers each input (e.g. \"3 + 7\"; one per argument, or one per line of\n"+
+			"standard input when there is none) with a trained model, running all N_sup\n"+
+			"supervision steps (--halt full, the default) or stopping each input at its\n"+
+			"first q_halt > 0 (--halt early: faster, but a halting head can be\n"+
+			"overconfident: the shipped arith model exits too early on some long carry\n"+
+			"chains, such as 99999 + 1). Each answer comes with the steps used and the\n"+
+			"halting confidence sigmoid(q_halt). Without --checkpoint the model shipped\n"+
+			"with trm for --task (default: the arith demo) is used.")
+	f.rt.register(fs)
+	f.task.register(fs, "")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "model `file` (.safetensors); default: the embedded model for --task")
+	halt := fs.String("halt", "full", "full (always N_sup steps) or early (stop at q_halt > 0)")
+	fs.IntVar(&f.steps, "steps", 0, "maximum supervision steps (0: the model's N_sup)")
+	fs.IntVar(&f.batch, "batch", 0, "inputs run together (0: default)")
+	if err := parse(fs, args, true); err != nil {
+		return nil, err
+	}
+	if err := f.rt.validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	if f.halt, err = trm.ParseHaltMode(*halt); err != nil {
+		return nil, usagef("--halt: %v", err)
+	}
+	switch {
+	case f.steps < 0:
+		return nil, usagef("--steps %d, want ≥ 0 (0: the model's N_sup)", f.steps)
+	case f.batch < 0:
+		return nil, usagef("--batch %d, want ≥ 0", f.batch)
+	}
+	f.inputs = fs.Args()
+	return f, nil
+}
+
+func runInfer(ctx context.Context, e env, args []string) error {
+	f, err := parseInferFlags(e, args)
+	if err != nil {
+		return err
+	}
+	return f.rt.withRuntime(func() error { return infer(ctx, e, f) })
+}

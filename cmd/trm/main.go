@@ -1,0 +1,168 @@
+// Command trm trains, evaluates and serves Tiny Recursive Models.
+//
+// Usage:
+//
+//	trm <command> [flags]
+//
+// Commands:
+//
+//	version   print the build: module version, Go, platform, kernels, threads
+//	gen       write a generated dataset (JSON lines) for a task
+//	train     train a model into a run folder
+//	eval      score a checkpoint on a task's test split or a dataset file
+//	infer     answer inputs ("3 + 7") with a checkpoint
+//	help      print this help, or a command's flags (trm help gen)
+//
+// Exit codes: 0 success, 1 failure, 2 bad command line.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// env is what a command may touch of the outside world.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// command is one subcommand: its name, a one-line summary and its body,
+// which parses its own flags from args.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, e env, args []string) error
+}
+
+// commands lists the subcommands in help order. It is filled in init to
+// break the initialisation cycle with the help command.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"version", "print the build: module version, Go, platform, kernels, threads", runVersion},
+		{"gen", "write a generated dataset (JSON lines) for a task", runGen},
+		{"train", "train a model into a run folder", runTrain},
+		{"eval", "score a checkpoint on a task's test split or a dataset file", runEval},
+		{"infer", "answer inputs such as \"3 + 7\" with a checkpoint", runInfer},
+		{"help", "print this help, or a command's flags (trm help gen)", runHelp},
+	}
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError is a bad command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errHelp reports that help was asked for and printed: exit code 0.
+var errHelp = errors.New("help requested")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runContext(ctx, env{os.Stdin, os.Stdout, os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args (without the program name) and
+// returns the exit code; the tests call it directly.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), env{strings.NewReader(""), stdout, stderr}, args)
+}
+
+func runContext(ctx context.Context, e env, args []string) (code int) {
+	// A panic is a bug, but the user still gets a message and exit code 1
+	// rather than a stack dump.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "trm: internal error: %v\n", r)
+			code = exitFailure
+		}
+	}()
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		printUsage(e.stdout)
+		return exitOK
+	}
+	cmd, ok := findCommand(name)
+	if !ok {
+		fmt.Fprintf(e.stderr, "trm: unknown command %q\n\n", name)
+		printUsage(e.stderr)
+		return exitUsage
+	}
+	err := cmd.run(ctx, e, args[1:])
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "trm %s: %v\nRun 'trm help %s' for usage.\n", name, err, name)
+		return exitUsage
+	default:
+		fmt.Fprintf(e.stderr, "trm %s: %v\n", name, err)
+		return exitFailure
+	}
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "trm trains and runs Tiny Recursive Models (arXiv 2510.04871).\n\n")
+	fmt.Fprintf(w, "Usage:\n\n  trm <command> [flags]\n\nCommands:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s  %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'trm help <command>' for a command's flags.\n")
+}
+
+// runHelp prints the overview or a command's flags.
+func runHelp(ctx context.Context, e env, args []string) error {
+	switch len(args) {
+	case 0:
+		printUsage(e.stdout)
+		return nil
+	case 1:
+		cmd, ok := findCommand(args[0])
+		if !ok || cmd.name == "help" {
+			return usagef("unknown command %q", args[0])
+		}
+		// Every command prints its flags to stdout on -h.
+		err := cmd.run(ctx, env{e.stdin, e.stdout, e.stdout}, []string{"-h"})
+		if err != nil && !errors.Is(err, errHelp) {
+			return err
+		}
+		return nil
+	default:
+		return usagef("want at most one command name, got %q", args)
+	}
+}

@@ -1,0 +1,198 @@
+package trm
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/nn"
+)
+
+// goldenTensor is one tensor of a fixture: a shape and row-major values.
+type goldenTensor struct {
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+func (g goldenTensor) f32() []float32 {
+	x := make([]float32, len(g.Data))
+	for i, v := range g.Data {
+		x[i] = float32(v)
+	}
+	return x
+}
+
+func (g goldenTensor) i32() []int32 {
+	x := make([]int32, len(g.Data))
+	for i, v := range g.Data {
+		x[i] = int32(v)
+	}
+	return x
+}
+
+// goldenTRM is trm/testdata/golden_trm_{attn,mlp}.json.gz, written by
+// scripts/golden/make_fixtures.py from the float64 PyTorch reference
+// scripts/golden/trm_ref.py.
+type goldenTRM struct {
+	Config struct {
+		Variant       string  `json:"variant"`
+		Hidden        int     `json:"hidden"`
+		Heads         int     `json:"heads"`
+		Expansion     float64 `json:"expansion"`
+		Layers        int     `json:"layers"`
+		T             int     `json:"T"`
+		N             int     `json:"n"`
+		Vocab         int     `json:"vocab"`
+		SeqLen        int     `json:"seq_len"`
+		PuzzleEmbLen  int     `json:"puzzle_emb_len"`
+		PuzzleEmbNdim int     `json:"puzzle_emb_ndim"`
+		NumPuzzleIDs  int     `json:"num_puzzle_ids"`
+		Pos           string  `json:"pos"`
+		Batch         int     `json:"batch"`
+		Steps         int     `json:"steps"`
+		RMSEps        float64 `json:"rms_eps"`
+		RopeTheta     float64 `json:"rope_theta"`
+	} `json:"config"`
+	Params map[string]goldenTensor `json:"params"`
+	Inputs struct {
+		Tokens    goldenTensor `json:"tokens"`
+		PuzzleIDs goldenTensor `json:"puzzle_ids"`
+		Labels    goldenTensor `json:"labels"`
+	} `json:"inputs"`
+	Outputs struct {
+		Steps []struct {
+			Logits goldenTensor `json:"logits"`
+			QHalt  goldenTensor `json:"q_halt"`
+			Y      goldenTensor `json:"y"`
+			Z      goldenTensor `json:"z"`
+		} `json:"steps"`
+		Loss goldenTensor `json:"loss"`
+	} `json:"outputs"`
+	Grads map[string]goldenTensor `json:"grads"`
+}
+
+func loadGoldenTRM(t *testing.T, variant string) *goldenTRM {
+	path := filepath.Join("testdata", "golden_trm_"+variant+".json.gz")
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	var g goldenTRM
+	require.NoError(t, json.NewDecoder(zr).Decode(&g), path)
+	return &g
+}
+
+// goldenConfig is the Config of a fixture's model.
+func goldenConfig(g *goldenTRM) Config {
+	c := DefaultConfig()
+	gc := g.Config
+	c.Variant = Variant(gc.Variant)
+	c.HiddenSize, c.NumHeads, c.Expansion, c.LLayers = gc.Hidden, gc.Heads, gc.Expansion, gc.Layers
+	c.HCycles, c.LCycles = gc.T, gc.N
+	c.VocabSize, c.SeqLen = gc.Vocab, gc.SeqLen
+	c.PuzzleEmbLen, c.PuzzleEmbNdim, c.NumPuzzleIdentifiers = gc.PuzzleEmbLen, gc.PuzzleEmbNdim, gc.NumPuzzleIDs
+	c.PosEncodings = gc.Pos
+	c.RMSNormEps, c.RopeTheta = gc.RMSEps, gc.RopeTheta
+	c.PuzzleEmbLR, c.PuzzleEmbWeightDecay = 1e-2, 0.1
+	return c
+}
+
+// requireClose checks got against want element-wise with a tolerance
+// relative to the tensor's largest magnitude.
+func requireClose(t *testing.T, want []float64, got []float32, rel float64, what string) {
+	t.Helper()
+	require.Len(t, got, len(want), what)
+	scale := 0.0
+	for _, w := range want {
+		scale = math.Max(scale, math.Abs(w))
+	}
+	tol := rel * math.Max(scale, 1e-6)
+	for i, w := range want {
+		if d := math.Abs(float64(got[i]) - w); d > tol {
+			require.Failf(t, "mismatch", "%s[%d]: got %g, want %g (|diff| %g > %g)", what, i, got[i], w, d, tol)
+		}
+	}
+}
+
+// TestGoldenTRM checks the whole model against the PyTorch reference: per
+// supervision step the logits, q_halt, y and z; for the first step the loss
+// and the gradient of every trained parameter.
+func TestGoldenTRM(t *testing.T) {
+	for _, variant := range []string{"attn", "mlp"} {
+		t.Run(variant, func(t *testing.T) {
+			g := loadGoldenTRM(t, variant)
+			cfg := goldenConfig(g)
+			m, err := NewModel(cfg, 1)
+			require.NoError(t, err)
+
+			// Every model tensor is in the fixture, with its shape.
+			require.Len(t, m.Params(), len(g.Params))
+			for _, p := range m.Params() {
+				gp, ok := g.Params[p.Name]
+				require.True(t, ok, "fixture lacks %s", p.Name)
+				require.Equal(t, gp.Shape, p.Value.Shape, p.Name)
+				copy(p.Value.Data, gp.f32())
+			}
+
+			tokens := g.Inputs.Tokens.i32()
+			pids := g.Inputs.PuzzleIDs.i32()
+			labels := g.Inputs.Labels.i32()
+			B := g.Config.Batch
+			yc, zc := m.NewCarry(B)
+			tape := nn.NewTape()
+			for step, want := range g.Outputs.Steps {
+				tape.Reset()
+				nn.ZeroGrads(m.Params())
+				x := m.Input(tape, tokens, pids)
+				out := m.Step(tape, x, tape.Const(yc), tape.Const(zc))
+				requireClose(t, want.Logits.Data, out.Logits.Value.Data, 1e-4, "logits")
+				requireClose(t, want.QHalt.Data, out.QHalt.Value.Data, 1e-4, "q_halt")
+				requireClose(t, want.Y.Data, out.Y.Value.Data, 1e-4, "y")
+				requireClose(t, want.Z.Data, out.Z.Value.Data, 1e-4, "z")
+				if step == 0 {
+					lo := m.Loss(tape, out, labels, nil)
+					require.Equal(t, []float32{0, 1, 0}, lo.Correct)
+					requireClose(t, g.Outputs.Loss.Data, lo.Loss.Value.Data, 1e-3, "loss")
+					tape.Backward(lo.Loss)
+					trained := m.TrainedParams()
+					require.Len(t, trained, len(g.Grads))
+					for _, p := range trained {
+						gg, ok := g.Grads[p.Name]
+						require.True(t, ok, "fixture has no gradient for %s", p.Name)
+						requireClose(t, gg.Data, p.Grad.Data, 1e-3, "grad "+p.Name)
+					}
+					for _, p := range []*nn.Param{m.YInit, m.ZInit} {
+						require.Equal(t, make([]float32, len(p.Grad.Data)), p.Grad.Data, "%s is not trained", p.Name)
+					}
+				}
+				copy(yc.Data, out.Y.Value.Data)
+				copy(zc.Data, out.Z.Value.Data)
+			}
+		})
+	}
+}
+
+// TestGoldenTRMNoGradCyclesAreFree checks that the no-gradient cycles of a
+// step record nothing for backward: a model with T = 3 records as many ops
+// as with T = 1.
+func TestGoldenTRMNoGradCyclesAreFree(t *testing.T) {
+	g := loadGoldenTRM(t, "attn")
+	count := func(T int) int {
+		cfg := goldenConfig(g)
+		cfg.HCycles = T
+		m, err := NewModel(cfg, 1)
+		require.NoError(t, err)
+		tape := nn.NewTape()
+		yc, zc := m.NewCarry(g.Config.Batch)
+		x := m.Input(tape, g.Inputs.Tokens.i32(), g.Inputs.PuzzleIDs.i32())
+		m.Step(tape, x, tape.Const(yc), tape.Const(zc))
+		return tape.Len()
+	}
+	require.Equal(t, count(1), count(3))
+}

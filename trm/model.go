@@ -1,0 +1,401 @@
+package trm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/tensor"
+)
+
+// learnedPosScale is the official constant (trm.py, _input_embeddings) that
+// scales token plus learned position embeddings: 0.707106781, not 1/√2.
+const learnedPosScale = 0.707106781
+
+// Model is a Tiny Recursive Model (spec §1, §4): input embeddings, one
+// shared network of L_layers blocks that updates both the latent z and the
+// answer y, and two heads.
+//
+// The paper's names are used throughout: x is the input embedding, y the
+// answer state (the official z_H), z the latent (z_L), n = L_cycles,
+// T = H_cycles, N_sup = halt_max_steps.
+type Model struct {
+	// Config is the model's configuration (validated).
+	Config Config
+
+	// TokenEmb is inner.embed_tokens.embedding_weight, [vocab, hidden].
+	TokenEmb *nn.Param
+	// PuzzleEmb is inner.puzzle_emb.weights, [num_puzzle_ids, ndim], or nil
+	// without a puzzle embedding. It is trained by SignSGD.
+	PuzzleEmb *nn.Param
+	// PosEmb is inner.embed_pos.embedding_weight, [L+P, hidden], present
+	// only with learned positional encodings.
+	PosEmb *nn.Param
+	// YInit and ZInit are inner.H_init and inner.L_init, [hidden]: the
+	// fixed starting states, saved but never trained.
+	YInit, ZInit *nn.Param
+	// Net is the shared network inner.L_level: net(h, inject) = blocks(h + inject).
+	Net *nn.Net
+	// LMHead is inner.lm_head, [vocab, hidden], no bias.
+	LMHead *nn.Linear
+	// QHead is inner.q_head, [2, hidden] with a bias; row 0 is the halting
+	// logit q_halt, row 1 the (unused by default) q_continue.
+	QHead *nn.Linear
+
+	rope   *nn.RoPE
+	params []*nn.Param // every tensor, in TensorSpecs order
+	byName map[string]*nn.Param
+}
+
+// NewModel builds a model for cfg with the official initialisation drawn
+// from seed: truncated-normal token (and position) embeddings of std
+// 1/√hidden, LeCun-normal Linear weights (std 1/√fan_in), truncated-normal
+// y_init and z_init of std 1, a zero puzzle embedding, and q_head with
+// weight 0 and bias −5 ("do not halt yet").
+//
+// The parameters are exactly the tensors of cfg.TensorSpecs(), the single
+// source of truth for names and shapes.
+func NewModel(cfg Config, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, byName: map[string]*nn.Param{}}
+	specs := cfg.TensorSpecs()
+	for _, s := range specs {
+		p := nn.NewParam(s.Name, s.Shape...)
+		m.params = append(m.params, p)
+		m.byName[s.Name] = p
+	}
+	get := func(name string) *nn.Param {
+		p, ok := m.byName[name]
+		if !ok {
+			// TensorSpecs and the model disagree: a programming error.
+			panic(fmt.Sprintf("trm: TensorSpecs has no tensor %q", name))
+		}
+		return p
+	}
+	linear := func(name string) *nn.Linear {
+		l := &nn.Linear{Weight: get(name + ".weight")}
+		if p, ok := m.byName[name+".bias"]; ok {
+			l.Bias = p
+		}
+		return l
+	}
+	swiglu := func(name string) *nn.SwiGLU {
+		return &nn.SwiGLU{GateUp: linear(name + ".gate_up_proj"), Down: linear(name + ".down_proj")}
+	}
+
+	m.TokenEmb = get(nameTokenEmb)
+	m.LMHead = linear(nameLMHead)
+	m.QHead = linear(nameQHead)
+	m.YInit = get(nameYInit)
+	m.ZInit = get(nameZInit)
+	if cfg.PrefixLen() > 0 {
+		m.PuzzleEmb = get(namePuzzleEmb)
+	}
+	if cfg.PosEncodings == PosLearned {
+		m.PosEmb = get(namePosEmb)
+	}
+	if cfg.Variant == VariantAttn && cfg.PosEncodings == PosRoPE {
+		m.rope = nn.NewRoPE(cfg.HeadDim(), cfg.SeqTotal(), cfg.RopeTheta)
+	}
+	bc := nn.BlockConfig{
+		Variant:   nn.Variant(cfg.Variant),
+		Hidden:    cfg.HiddenSize,
+		Heads:     cfg.NumHeads,
+		Expansion: cfg.Expansion,
+		Seq:       cfg.SeqTotal(),
+		Eps:       float32(cfg.RMSNormEps),
+	}
+	if err := bc.Validate(); err != nil {
+		return nil, fmt.Errorf("trm: %w", err)
+	}
+	m.Net = &nn.Net{}
+	for i := range cfg.LLayers {
+		pre := fmt.Sprintf("%slayers.%d.", netPrefix, i)
+		b := &nn.Block{Config: bc, MLP: swiglu(pre + "mlp")}
+		if cfg.Variant == VariantAttn {
+			b.SelfAttn = &nn.Attention{
+				QKV:   linear(pre + "self_attn.qkv_proj"),
+				O:     linear(pre + "self_attn.o_proj"),
+				Heads: cfg.NumHeads,
+				RoPE:  m.rope,
+			}
+		} else {
+			b.MLPT = swiglu(pre + "mlp_t")
+		}
+		m.Net.Layers = append(m.Net.Layers, b)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x7472_6d5f_696e_6974)) // "trm_init"
+	for i, s := range specs {
+		switch s.Init.Kind {
+		case InitTruncNormal:
+			nn.TruncNormal(m.params[i].Value.Data, s.Init.Std, rng)
+		case InitConst:
+			m.params[i].Value.Fill(float32(s.Init.Value))
+		default:
+			panic(fmt.Sprintf("trm: tensor %q has unknown init kind %d", s.Name, s.Init.Kind))
+		}
+	}
+	return m, nil
+}
+
+// Tensor names (spec §4) that the model addresses directly; the block
+// tensors are netPrefix + "layers.{i}." + the nn block's names.
+const (
+	nameTokenEmb  = "inner.embed_tokens.embedding_weight"
+	nameLMHead    = "inner.lm_head"
+	nameQHead     = "inner.q_head"
+	namePuzzleEmb = "inner.puzzle_emb.weights"
+	namePosEmb    = "inner.embed_pos.embedding_weight"
+	nameYInit     = "inner.H_init"
+	nameZInit     = "inner.L_init"
+	netPrefix     = "inner.L_level."
+)
+
+// Params returns every tensor of the model in TensorSpecs order, the
+// untrained y_init/z_init included.
+func (m *Model) Params() []*nn.Param { return m.params }
+
+// Param returns the tensor with the given checkpoint name, or nil.
+func (m *Model) Param(name string) *nn.Param { return m.byName[name] }
+
+// DenseParams returns the parameters trained by the main optimizer: all
+// but the puzzle embedding (SignSGD) and y_init/z_init (fixed).
+func (m *Model) DenseParams() []*nn.Param {
+	var ps []*nn.Param
+	for _, p := range m.params {
+		if p != m.PuzzleEmb && p != m.YInit && p != m.ZInit {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// TrainedParams returns every trained parameter: DenseParams plus the
+// puzzle embedding when there is one.
+func (m *Model) TrainedParams() []*nn.Param {
+	ps := m.DenseParams()
+	if m.PuzzleEmb != nil {
+		ps = append(ps, m.PuzzleEmb)
+	}
+	return ps
+}
+
+// Input returns the input embedding x [B, L+P, D] of a batch: tokens holds
+// B·L token ids (row-major), puzzleIDs B ids (ignored without a puzzle
+// embedding). Following the official code,
+//
+//	x = √D · [puzzle prefix, token embeddings]                 (rope, none)
+//	x = √D · 0.707106781 · ([puzzle prefix, tokens] + pos)      (learned)
+//
+// where the puzzle prefix is the id's table row zero-padded to P·D values
+// and read as P tokens. tokens and puzzleIDs must stay unchanged until
+// Backward is done.
+func (m *Model) Input(t *nn.Tape, tokens, puzzleIDs []int32) *nn.Node {
+	c := m.Config
+	L, D, P := c.SeqLen, c.HiddenSize, c.PrefixLen()
+	if len(tokens)%L != 0 {
+		panic(fmt.Sprintf("trm: Input: %d tokens is not a multiple of seq_len %d", len(tokens), L))
+	}
+	B := len(tokens) / L
+	h := t.Reshape(t.Embedding(&m.TokenEmb.Node, tokens, 1), B, L, D) // [B, L, D]
+	if P > 0 {
+		if len(puzzleIDs) != B {
+			panic(fmt.Sprintf("trm: Input: %d puzzle ids for %d sequences", len(puzzleIDs), B))
+		}
+		pe := t.Embedding(&m.PuzzleEmb.Node, puzzleIDs, 1) // [B, ndim]
+		if pad := P*D - c.PuzzleEmbNdim; pad > 0 {
+			pe = t.Concat(1, pe, t.Zeros(B, pad)) // [B, P·D]
+		}
+		h = t.Concat(1, t.Reshape(pe, B, P, D), h) // [B, P+L, D]
+	}
+	if m.PosEmb != nil {
+		h = t.Scale(t.Add(h, &m.PosEmb.Node), learnedPosScale)
+	}
+	return t.Scale(h, float32(math.Sqrt(float64(D))))
+}
+
+// StepOut is the result of one supervision step.
+type StepOut struct {
+	// Y and Z are the new answer and latent states [B, L+P, D]. They carry
+	// the gradient of the recorded cycle; copy them out (detach) as the
+	// carry of the next step.
+	Y, Z *nn.Node
+	// Logits are lm_head(y) without the prefix positions, [B, L, V].
+	Logits *nn.Node
+	// QHalt is the halting logit q_head(y[:, 0])[0], [B].
+	QHalt *nn.Node
+}
+
+// Step runs one supervision step ("deep recursion", spec §1) from the carry
+// (y, z) with input x, all [B, L+P, D]:
+//
+//	without gradient, T−1 times: n times z = net(z, y + x); then y = net(y, z)
+//	with gradient, once:         n times z = net(z, y + x); then y = net(y, z)
+//	logits = lm_head(y)[:, P:];  q_halt = q_head(y[:, 0])[0]
+//
+// x is not injected into the y update: that is how the shared network tells
+// its two jobs apart. Gradients reach the parameters through the last
+// cycle only (n+1 net calls). The no-gradient cycles reuse the tape's
+// storage, so memory does not grow with T.
+func (m *Model) Step(t *nn.Tape, x, y, z *nn.Node) StepOut {
+	T, n := m.Config.HCycles, m.Config.LCycles
+	y, z = m.noGradCycles(t, x, y, z, T-1, n) // T−1 cycles without gradient
+	for range n {
+		z = m.Net.Forward(t, z, t.Add(y, x)) // z = net(z, y + x)
+	}
+	y = m.Net.Forward(t, y, z) // y = net(y, z)
+	return StepOut{Y: y, Z: z, Logits: m.lmHead(t, y), QHalt: m.qHalt(t, y)}
+}
+
+// noGradCycles runs `cycles` recursion cycles without gradient,
+//
+//	n times z = net(z, y + x); then y = net(y, z)
+//
+// and returns the resulting (y, z) as constants. Each net call's
+// activations are freed as soon as its result is copied into the two state
+// buffers, so memory does not grow with T.
+func (m *Model) noGradCycles(t *nn.Tape, x, y, z *nn.Node, cycles, n int) (*nn.Node, *nn.Node) {
+	if cycles <= 0 {
+		return y, z
+	}
+	prev := t.SetNoGrad(true)
+	defer t.SetNoGrad(prev)
+	shape := y.Shape()
+	yb := tensor.Tensor{Shape: shape, Data: t.Alloc(len(y.Value.Data))}
+	zb := tensor.Tensor{Shape: shape, Data: t.Alloc(len(z.Value.Data))}
+	copy(yb.Data, y.Value.Data)
+	copy(zb.Data, z.Value.Data)
+	y, z = t.Const(&yb), t.Const(&zb)
+	mark := t.Mark()
+	for range cycles {
+		for range n {
+			copy(zb.Data, m.Net.Forward(t, z, t.Add(y, x)).Value.Data)
+			t.Release(mark)
+		}
+		copy(yb.Data, m.Net.Forward(t, y, z).Value.Data)
+		t.Release(mark)
+	}
+	return y, z
+}
+
+// lmHead returns lm_head(y)[:, P:], [B, L, V].
+func (m *Model) lmHead(t *nn.Tape, y *nn.Node) *nn.Node {
+	P, S := m.Config.PrefixLen(), m.Config.SeqTotal()
+	if P > 0 {
+		y = t.Slice(y, 1, P, S)
+	}
+	return m.LMHead.Forward(t, y)
+}
+
+// qHalt returns q_head(y[:, 0])[:, 0], [B].
+func (m *Model) qHalt(t *nn.Tape, y *nn.Node) *nn.Node {
+	B, D := y.Shape()[0], m.Config.HiddenSize
+	q := m.QHead.Forward(t, t.Reshape(t.Slice(y, 1, 0, 1), B, D)) // [B, 2]
+	return t.Reshape(t.Slice(q, 1, 0, 1), B)
+}
+
+// initRows fills every row of dst (a multiple of D values) with init.
+func (m *Model) initRows(dst []float32, init *nn.Param) {
+	D := m.Config.HiddenSize
+	for i := 0; i < len(dst); i += D {
+		copy(dst[i:i+D], init.Value.Data)
+	}
+}
+
+// ResetSample sets sample b of the carry (y, z), both [B, L+P, D], to the
+// starting states y_init and z_init.
+func (m *Model) ResetSample(y, z *tensor.Tensor, b int) {
+	n := m.Config.SeqTotal() * m.Config.HiddenSize
+	m.initRows(y.Data[b*n:(b+1)*n], m.YInit)
+	m.initRows(z.Data[b*n:(b+1)*n], m.ZInit)
+}
+
+// NewCarry returns a carry (y, z) for a batch of B samples, every sample at
+// the starting states.
+func (m *Model) NewCarry(B int) (y, z *tensor.Tensor) {
+	S, D := m.Config.SeqTotal(), m.Config.HiddenSize
+	y, z = tensor.New(B, S, D), tensor.New(B, S, D)
+	m.initRows(y.Data, m.YInit)
+	m.initRows(z.Data, m.ZInit)
+	return y, z
+}
+
+// LossOut holds the loss of a supervision step and what the metrics need.
+type LossOut struct {
+	// Loss is the scalar batch loss mean_b(CE_b + w·BCE_b) (or the
+	// weighted sum with Loss's weights).
+	Loss *nn.Node
+	// Correct[b] is 1 when every labelled position of sample b is
+	// predicted right (the halting target), else 0.
+	Correct []float32
+	// TokensRight[b] and Tokens[b] count the right and the labelled
+	// positions of sample b.
+	TokensRight, Tokens []int
+}
+
+// Loss returns TRM's loss for one supervision step (spec §3): per sample the
+// stablemax cross-entropy averaged over labelled positions plus
+// halt_loss_weight × the BCE of q_halt against "the sequence is exactly
+// right". With weights == nil the batch loss is the mean over samples;
+// otherwise it is Σ_b weights[b]·loss_b (weights must stay unchanged until
+// Backward). labels holds B·L ids with IgnoreLabel where unsupervised.
+func (m *Model) Loss(t *nn.Tape, out StepOut, labels []int32, weights []float32) LossOut {
+	sh := out.Logits.Shape()
+	B, L, V := sh[0], sh[1], sh[2]
+	res := LossOut{
+		Correct:     make([]float32, B),
+		TokensRight: make([]int, B),
+		Tokens:      make([]int, B),
+	}
+	nn.SequenceCorrect(res.Correct, out.Logits.Value.Data, labels, B, L, V)
+	for b := range B {
+		res.TokensRight[b], res.Tokens[b] = countRight(out.Logits.Value.Data[b*L*V:(b+1)*L*V], labels[b*L:(b+1)*L], V)
+	}
+	ce := t.StablemaxCE(out.Logits, labels)                          // [B]
+	bce := t.BCEWithLogits(out.QHalt, res.Correct)                   // [B]
+	per := t.Add(ce, t.Scale(bce, float32(m.Config.HaltLossWeight))) // [B]
+	if weights == nil {
+		res.Loss = t.Mean(per)
+	} else {
+		res.Loss = t.Sum(t.Mul(per, t.Const(tensor.FromSlice(weights, B))))
+	}
+	return res
+}
+
+// countRight returns the number of labelled positions whose argmax equals
+// the label, and the number of labelled positions, for one sequence.
+func countRight(logits []float32, labels []int32, V int) (right, total int) {
+	for s, l := range labels {
+		if l == IgnoreLabel {
+			continue
+		}
+		total++
+		if argmax(logits[s*V:(s+1)*V]) == int(l) {
+			right++
+		}
+	}
+	return right, total
+}
+
+// argmax returns the index of the first largest value.
+func argmax(row []float32) int {
+	best := 0
+	for j := 1; j < len(row); j++ {
+		if row[j] > row[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+// Predictions writes the argmax token of every position of logits
+// [B, L, V] into dst (B·L ids).
+func Predictions(dst []int32, logits *tensor.Tensor) {
+	V := logits.Cols()
+	for i := range dst {
+		dst[i] = int32(argmax(logits.Data[i*V : (i+1)*V]))
+	}
+}
