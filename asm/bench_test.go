@@ -1,6 +1,7 @@
 package asm
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -36,6 +37,33 @@ func BenchmarkKernel(b *testing.B) {
 		}
 	}
 	benchImpls(b, run(Kernel), run(kernelGeneric))
+}
+
+// BenchmarkKernelN times one KernelN call on 1 to 4 A panels with k = 256
+// (up to 24 KiB of A, 16 KiB of B), reported per panel count; the
+// sub-benchmarks are named after GemmImpl.
+func BenchmarkKernelN(b *testing.B) {
+	const k = 256
+	r := newRand(33)
+	for _, panels := range []int{1, 2, 3, 4} {
+		ap := randBuffer(r, panels*k*MR, 0, -1, 1).s()
+		bp := randBuffer(r, k*NR, 0, -1, 1).s()
+		c := make([]float32, panels*MR*NR)
+		run := func(kernel func(panels, k int, ap, bp, c []float32, ldc int)) func(b *testing.B) {
+			return func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					kernel(panels, k, ap, bp, c, NR)
+				}
+				flops := 2 * float64(panels*MR*NR*k) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			}
+		}
+		b.Run(fmt.Sprintf("panels=%d", panels), func(b *testing.B) {
+			b.Run(GemmImpl(), run(KernelN))
+			b.Run("generic", run(kernelNGeneric))
+		})
+	}
 }
 
 // BenchmarkPack times packing a 96×256 block of A (an MC×KC block) and a

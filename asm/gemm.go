@@ -26,6 +26,53 @@ func Kernel(k int, ap, bp, c []float32, ldc int) {
 	kernel(k, ap, bp, c, ldc)
 }
 
+// KernelN computes C += Ap·Bp for a (panels·MR)×NR block of C: panels
+// consecutive packed A panels against one packed B panel. It does what
+// panels calls of Kernel would do (panel q of ap, at ap[q*k*MR:], updates rows
+// q*MR..q*MR+MR-1 of C), with the same arithmetic per element, but lets a
+// wider register tile reuse each row of B across several A panels: on
+// CPUs with AVX-512 it runs the 12×16, 18×16 and 24×16 kernels (see
+// GemmImpl).
+//
+// ap holds the panels one after the other, as PackA writes them for an
+// mc×k block: ap[q*k*MR + p*MR + i] = A[q*MR+i][p]. bp and ldc are as for
+// Kernel; c holds the block row-major: C[r][j] = c[r*ldc+j].
+//
+// It panics unless panels >= 1, k >= 0, len(ap) >= panels*k*MR,
+// len(bp) >= k*NR, ldc >= NR and len(c) >= (panels*MR-1)*ldc+NR.
+func KernelN(panels, k int, ap, bp, c []float32, ldc int) {
+	if panels < 1 || k < 0 || len(ap) < panels*k*MR || len(bp) < k*NR || ldc < NR || len(c) < (panels*MR-1)*ldc+NR {
+		panic("asm: KernelN: bad arguments")
+	}
+	if k == 0 {
+		return
+	}
+	kernelN(panels, k, ap, bp, c, ldc)
+}
+
+// KernelNSet is KernelN with C overwritten instead of updated:
+// C = Ap·Bp on the (panels·MR)×NR block. C is not read, so NaNs in it do not
+// propagate. The result is bitwise that of zeroing the block and calling
+// KernelN (the sums start from +0, so none of them is -0). It panics
+// under the same conditions as KernelN.
+func KernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
+	if panels < 1 || k < 0 || len(ap) < panels*k*MR || len(bp) < k*NR || ldc < NR || len(c) < (panels*MR-1)*ldc+NR {
+		panic("asm: KernelNSet: bad arguments")
+	}
+	if k == 0 {
+		clearRows(c, ldc, panels*MR)
+		return
+	}
+	kernelNSet(panels, k, ap, bp, c, ldc)
+}
+
+// clearRows zeroes columns 0..NR-1 of the first rows rows of c (row stride ldc).
+func clearRows(c []float32, ldc, rows int) {
+	for i := 0; i < rows; i++ {
+		clear(c[i*ldc : i*ldc+NR])
+	}
+}
+
 // PackA packs an mc×kc block of op(A), scaled by alpha, into MR-row panels:
 // panel q holds rows q*MR..q*MR+MR-1, stored column by column
 // (dst[q*kc*MR + p*MR + i] = alpha·op(A)[q*MR+i][p]). The last panel is

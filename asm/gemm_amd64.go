@@ -10,6 +10,62 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 	kernelGeneric(k, ap, bp, c, ldc)
 }
 
+// kernelN runs the AVX-512 kernels on groups of 4 A panels (24×16 blocks),
+// then on the 3 or 2 panels left; a single panel left goes to kernelAVX2.
+// Every kernel does the same arithmetic per element, so the grouping does
+// not change the result.
+func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
+	if !useAVX512 {
+		kernelNLoop(panels, k, ap, bp, c, ldc)
+		return
+	}
+	for panels > 0 {
+		done := min(panels, 4)
+		switch done {
+		case 4:
+			kernelAVX512x4(k, ap, bp, c, ldc)
+		case 3:
+			kernelAVX512x3(k, ap, bp, c, ldc)
+		case 2:
+			kernelAVX512x2(k, ap, bp, c, ldc)
+		default:
+			kernelAVX2(k, ap, bp, c, ldc)
+		}
+		panels -= done
+		if panels > 0 {
+			ap = ap[done*k*MR:]
+			c = c[done*MR*ldc:]
+		}
+	}
+}
+
+// kernelNSet is kernelN for KernelNSet.
+func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
+	if !useAVX512 {
+		kernelNSetLoop(panels, k, ap, bp, c, ldc)
+		return
+	}
+	for panels > 0 {
+		done := min(panels, 4)
+		switch done {
+		case 4:
+			kernelAVX512x4set(k, ap, bp, c, ldc)
+		case 3:
+			kernelAVX512x3set(k, ap, bp, c, ldc)
+		case 2:
+			kernelAVX512x2set(k, ap, bp, c, ldc)
+		default:
+			clearRows(c, ldc, MR)
+			kernelAVX2(k, ap, bp, c, ldc)
+		}
+		panels -= done
+		if panels > 0 {
+			ap = ap[done*k*MR:]
+			c = c[done*MR*ldc:]
+		}
+	}
+}
+
 // packA hands the full MR-row panels to the AVX2 packers (gemm_amd64.s) and
 // packs the columns past the last multiple of 8 (untransposed A) and a
 // ragged last panel with the generic code. PackA has checked the bounds:
@@ -46,6 +102,10 @@ func packA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
 	}
 }
 
+// packBRows is the height of the row blocks in which packB copies
+// untransposed B.
+const packBRows = 16
+
 // packB is packA's counterpart for B: full NR-column panels in AVX2 (for
 // transposed B, rows of the panel past the last multiple of 4 in Go), a
 // ragged last panel with the generic code.
@@ -55,12 +115,21 @@ func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
 		return
 	}
 	full := nc / NR
-	for q := 0; q < full; q++ {
-		panel := dst[q*kc*NR : (q+1)*kc*NR]
-		if !trans {
-			packB16AVX2(panel, b[q*NR:], ldb, kc)
-			continue
+	if !trans {
+		// Rows in blocks of packBRows, all panels per block: B is read
+		// packBRows rows at a time left to right (streams the prefetcher
+		// follows), rather than one 64-byte piece per row, a page apart,
+		// for each panel in turn.
+		for p0 := 0; p0 < kc; p0 += packBRows {
+			rows := min(packBRows, kc-p0)
+			src := b[p0*ldb:]
+			for q := 0; q < full; q++ {
+				packB16AVX2(dst[q*kc*NR+p0*NR:], src[q*NR:], ldb, rows)
+			}
 		}
+	}
+	for q := 0; q < full && trans; q++ {
+		panel := dst[q*kc*NR : (q+1)*kc*NR]
 		src := b[q*NR*ldb:]
 		kc4 := kc &^ 3
 		if kc4 > 0 {

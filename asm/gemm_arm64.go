@@ -10,6 +10,21 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 	kernelGeneric(k, ap, bp, c, ldc)
 }
 
+// kernelN loops the NEON 6×16 kernel over the panels: with 32 128-bit
+// registers there is no room for a wider tile.
+func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNLoop(panels, k, ap, bp, c, ldc)
+}
+
+// kernelNSet is kernelN for KernelNSet.
+func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNSetLoop(panels, k, ap, bp, c, ldc)
+}
+
+// GemmImpl reports the implementation of the SGEMM micro-kernels: the same
+// as Impl on arm64.
+func GemmImpl() string { return Impl() }
+
 // Packing is memory-bound and runs once per panel, not once per tile: the
 // generic code is kept.
 

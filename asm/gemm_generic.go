@@ -23,6 +23,29 @@ func kernelGeneric(k int, ap, bp, c []float32, ldc int) {
 	}
 }
 
+// kernelNLoop runs the dispatched 6×16 kernel on each of the panels A
+// panels in turn (see KernelN): the implementation of KernelN wherever no
+// wider kernel exists.
+func kernelNLoop(panels, k int, ap, bp, c []float32, ldc int) {
+	for q := 0; q < panels; q++ {
+		kernel(k, ap[q*k*MR:], bp, c[q*MR*ldc:], ldc)
+	}
+}
+
+// kernelNSetLoop is kernelNLoop with C zeroed first (see KernelNSet).
+func kernelNSetLoop(panels, k int, ap, bp, c []float32, ldc int) {
+	clearRows(c, ldc, panels*MR)
+	kernelNLoop(panels, k, ap, bp, c, ldc)
+}
+
+// kernelNGeneric is kernelNLoop over the reference kernel: the test oracle
+// of KernelN.
+func kernelNGeneric(panels, k int, ap, bp, c []float32, ldc int) {
+	for q := 0; q < panels; q++ {
+		kernelGeneric(k, ap[q*k*MR:], bp, c[q*MR*ldc:], ldc)
+	}
+}
+
 // packAGeneric packs alpha·op(A) into MR-row panels (see PackA). Full
 // panels of untransposed A read the MR source rows side by side; transposed
 // A gives each panel column as a contiguous run of a row of a.

@@ -9,6 +9,42 @@ package asm
 //go:noescape
 func kernelAVX2(k int, ap []float32, bp []float32, c []float32, ldc int)
 
+// kernelAVX512x2 computes C += Ap·Bp for a 12×NR block: 2 consecutive A panels
+// of k·MR values each against one B panel; see KernelN. k > 0.
+//
+//go:noescape
+func kernelAVX512x2(k int, ap []float32, bp []float32, c []float32, ldc int)
+
+// kernelAVX512x3 computes C += Ap·Bp for a 18×NR block: 3 consecutive A panels
+// of k·MR values each against one B panel; see KernelN. k > 0.
+//
+//go:noescape
+func kernelAVX512x3(k int, ap []float32, bp []float32, c []float32, ldc int)
+
+// kernelAVX512x4 computes C += Ap·Bp for a 24×NR block: 4 consecutive A panels
+// of k·MR values each against one B panel; see KernelN. k > 0.
+//
+//go:noescape
+func kernelAVX512x4(k int, ap []float32, bp []float32, c []float32, ldc int)
+
+// kernelAVX512x2set computes C = Ap·Bp for a 12×NR block: 2 consecutive A panels
+// of k·MR values each against one B panel; see KernelNSet. k > 0.
+//
+//go:noescape
+func kernelAVX512x2set(k int, ap []float32, bp []float32, c []float32, ldc int)
+
+// kernelAVX512x3set computes C = Ap·Bp for a 18×NR block: 3 consecutive A panels
+// of k·MR values each against one B panel; see KernelNSet. k > 0.
+//
+//go:noescape
+func kernelAVX512x3set(k int, ap []float32, bp []float32, c []float32, ldc int)
+
+// kernelAVX512x4set computes C = Ap·Bp for a 24×NR block: 4 consecutive A panels
+// of k·MR values each against one B panel; see KernelNSet. k > 0.
+//
+//go:noescape
+func kernelAVX512x4set(k int, ap []float32, bp []float32, c []float32, ldc int)
+
 // packA6AVX2 packs rows 0..5 of a (row stride lda), scaled by alpha, into one
 // MR-row panel of kc columns; kc is a multiple of 8.
 //

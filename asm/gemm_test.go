@@ -263,3 +263,141 @@ func TestKernelPacked(t *testing.T) {
 		}
 	}
 }
+
+// kernelNCase runs KernelN with panels A panels and kernelNGeneric on the
+// same random panels and a C block with row stride ldc, and compares them.
+// As in kernelCase, the C buffer has NaN guards around it and between the
+// rows. It also checks that KernelN is bitwise equal to panels calls of
+// Kernel, as documented.
+func kernelNCase(t *testing.T, r *rand.Rand, panels, k, ldc, off int, lo, hi float32) {
+	t.Helper()
+	rows := panels * MR
+	ab := randBuffer(r, panels*k*MR, off, lo, hi)
+	bb := randBuffer(r, k*NR, (off+5)%8, lo, hi)
+	cb := newBuffer((rows-1)*ldc+NR, (off+2)%8)
+	ap, bp, c := ab.s(), bb.s(), cb.s()
+	for i := 0; i < rows; i++ {
+		for j := 0; j < NR; j++ {
+			c[i*ldc+j] = lo + (hi-lo)*r.Float32()
+		}
+	}
+	want := clone(c)
+	kernelNGeneric(panels, k, ap, bp, want, ldc)
+	loop := clone(c)
+	for q := 0; q < panels; q++ {
+		Kernel(k, ap[q*k*MR:], bp, loop[q*MR*ldc:], ldc)
+	}
+	c0 := clone(c)
+	KernelN(panels, k, ap, bp, c, ldc)
+
+	for i := 0; i < rows; i++ {
+		q, iq := i/MR, i%MR
+		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+			at := i*ldc + j
+			if j >= NR {
+				if math.Float32bits(c[at]) != guardBits {
+					require.Failf(t, "mismatch", "panels=%d k=%d ldc=%d: C[%d][%d] (between rows) was written", panels, k, ldc, i, j)
+				}
+				continue
+			}
+			if math.Float32bits(c[at]) != math.Float32bits(loop[at]) {
+				require.Failf(t, "mismatch", "panels=%d k=%d ldc=%d off=%d: C[%d][%d] = %v, Kernel gives %v", panels, k, ldc, off, i, j, c[at], loop[at])
+			}
+			scale := abs(c0[at])
+			for p := 0; p < k; p++ {
+				scale += abs(ap[q*k*MR+p*MR+iq] * bp[p*NR+j])
+			}
+			if !near(c[at], want[at], scale, float64(k+2)) {
+				require.Failf(t, "mismatch", "panels=%d k=%d ldc=%d off=%d: C[%d][%d] = %v, want %v", panels, k, ldc, off, i, j, c[at], want[at])
+			}
+		}
+	}
+	ab.check(t, "KernelN ap")
+	bb.check(t, "KernelN bp")
+	cb.check(t, "KernelN c")
+
+	// KernelNSet: the block starts as NaN, which must not propagate; the
+	// result is bitwise that of Kernel on a zeroed block.
+	zero := clone(c)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < NR; j++ {
+			zero[i*ldc+j] = 0
+			c[i*ldc+j] = float32(math.NaN())
+		}
+	}
+	for q := 0; q < panels; q++ {
+		Kernel(k, ap[q*k*MR:], bp, zero[q*MR*ldc:], ldc)
+	}
+	KernelNSet(panels, k, ap, bp, c, ldc)
+	for at := range c {
+		if math.Float32bits(c[at]) != math.Float32bits(zero[at]) {
+			require.Failf(t, "mismatch", "KernelNSet panels=%d k=%d ldc=%d off=%d: c[%d] = %v, want %v", panels, k, ldc, off, at, c[at], zero[at])
+		}
+	}
+	cb.check(t, "KernelNSet c")
+}
+
+func TestKernelN(t *testing.T) {
+	t.Logf("GemmImpl() = %q", GemmImpl())
+	r := newRand(26)
+	for panels := 1; panels <= 9; panels++ {
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 256} {
+			for _, ldc := range []int{NR, NR + 1, 37} {
+				kernelNCase(t, r, panels, k, ldc, (panels+k+ldc)%8, -1, 1)
+			}
+		}
+	}
+	for off := 0; off < 8; off++ {
+		kernelNCase(t, r, 4, 13, NR+off, off, -2, 2)
+	}
+	kernelNCase(t, r, 5, 50, 20, 3, 1e3, 1e4)
+}
+
+// TestKernelNExact uses small integers, for which every product and sum is
+// exact in float32: KernelN must agree bitwise with the reference.
+func TestKernelNExact(t *testing.T) {
+	r := newRand(27)
+	for panels := 1; panels <= 6; panels++ {
+		for _, k := range []int{1, 4, 5, 37} {
+			ap := make([]float32, panels*k*MR)
+			bp := make([]float32, k*NR)
+			for i := range ap {
+				ap[i] = float32(r.IntN(9) - 4)
+			}
+			for i := range bp {
+				bp[i] = float32(r.IntN(9) - 4)
+			}
+			ldc := NR + 3
+			c := make([]float32, (panels*MR-1)*ldc+NR)
+			for i := range c {
+				c[i] = float32(r.IntN(100))
+			}
+			want := clone(c)
+			kernelNGeneric(panels, k, ap, bp, want, ldc)
+			KernelN(panels, k, ap, bp, c, ldc)
+			require.Equal(t, want, c, "panels=%d k=%d", panels, k)
+		}
+	}
+}
+
+func TestKernelNPanics(t *testing.T) {
+	const panels, k = 3, 3
+	ap, bp := make([]float32, panels*k*MR), make([]float32, k*NR)
+	c := make([]float32, (panels*MR-1)*NR+NR)
+	assert.NotPanics(t, func() { KernelN(panels, k, ap, bp, c, NR) })
+	assert.NotPanics(t, func() { KernelN(panels, 0, nil, nil, c, NR) })
+	assert.Panics(t, func() { KernelN(0, k, ap, bp, c, NR) })
+	assert.Panics(t, func() { KernelN(panels, -1, ap, bp, c, NR) })
+	assert.Panics(t, func() { KernelN(panels, k, ap[1:], bp, c, NR) })
+	assert.Panics(t, func() { KernelN(panels, k, ap, bp[1:], c, NR) })
+	assert.Panics(t, func() { KernelN(panels, k, ap, bp, c[1:], NR) })
+	assert.Panics(t, func() { KernelN(panels, k, ap, bp, c, NR-1) })
+	assert.Panics(t, func() { KernelN(panels, k, ap, bp, c, NR+1) })
+	assert.Panics(t, func() { KernelN(panels+1, k, ap, bp, c, NR) })
+	assert.Panics(t, func() { KernelNSet(0, k, ap, bp, c, NR) })
+	assert.Panics(t, func() { KernelNSet(panels, k, ap[1:], bp, c, NR) })
+	assert.Panics(t, func() { KernelNSet(panels, k, ap, bp, c[1:], NR) })
+	c[0] = 5
+	KernelNSet(panels, 0, nil, nil, c, NR) // k = 0: C = 0
+	assert.Equal(t, make([]float32, len(c)), c)
+}

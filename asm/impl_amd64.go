@@ -10,10 +10,27 @@ import "golang.org/x/sys/cpu"
 // GODEBUG=cpu.avx2=off (or cpu.fma=off), which forces the generic code.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useAVX512 selects the AVX-512 SGEMM kernels behind KernelN (only
+// AVX512F instructions on ZMM registers; HasAVX512F includes the OS check
+// of the ZMM and mask state). They are used only beside the AVX2 ones.
+// GODEBUG=cpu.avx512f=off turns them off.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+
 // Impl reports the active kernel implementation: "avx2+fma", "neon" or "generic".
+// The SGEMM kernels may use more (see GemmImpl).
 func Impl() string {
 	if useAVX2 {
 		return "avx2+fma"
 	}
 	return "generic"
+}
+
+// GemmImpl reports the implementation of the SGEMM micro-kernels
+// (Kernel and KernelN): "avx512+avx2+fma" when KernelN runs the AVX-512
+// kernels, else the same as Impl.
+func GemmImpl() string {
+	if useAVX512 {
+		return "avx512+avx2+fma"
+	}
+	return Impl()
 }

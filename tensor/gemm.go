@@ -9,27 +9,46 @@ import (
 // The GEMM follows the BLIS/GotoBLAS scheme. C is cut into column blocks of
 // at most gemmNC columns (loop jc); k into slices of at most gemmKC (loop
 // pc); for each, op(B)[pc:pc+kc, jc:jc+nc] is packed into NR-column panels
-// (kc×NR panels sized for L1, the whole block for L3). Rows are cut into
-// blocks of at most gemmMC (loop ic); alpha·op(A)[ic:ic+mc, pc:pc+kc] is
-// packed into MR-row panels (the block sized for L2). The micro-kernel then
-// sweeps the block: B panel by B panel (loop jr), A panel by A panel (loop
-// ir). The B block is packed by one PackB call before the sweep: measured
-// no slower than packing each panel just before its first use, and it
-// leaves PackB free to pick the order in which it reads op(B).
+// (the whole block, for L3). Rows are cut into blocks of at most gemmMC
+// (loop ic); alpha·op(A)[ic:ic+mc, pc:pc+kc] is packed into MR-row panels.
+// The micro-kernel then sweeps the block: gemmGroup A panels at a time (loop
+// ir; a 24×kc sliver of A, which stays in L1), each against every B panel in
+// turn (loop jr), in one asm.KernelN call per B panel (a 24×16 register tile
+// with AVX-512; four 6×16 tiles otherwise). The B block is packed by one
+// PackB call before the sweep: measured no slower than packing each panel
+// just before its first use, and it leaves PackB free to pick the order in
+// which it reads op(B). When all of m fits in one block of rows (m ≤
+// gemmMC, e.g. 97 sequence positions), A is packed first and each B panel
+// is packed just before it meets all of A instead (loop jr outside loop
+// ir): the panel is then used while it is in L1, rather than written to
+// and read back from L3 once per A sliver (NN 97×512×3072: about 0.95–1.05×
+// OpenBLAS instead of 0.83×).
 //
-// Block sizes are balanced (k = 776 gives four slices of 194, not three of
-// 256 and a sliver), and kc depends on k alone, so every element of C sums
-// its products in the same order whatever the split of C among workers.
-// With the AVX2 kernel, kc from 192 to 512 and mc from 72 to 288 measured
-// within noise of each other on the benchmark shapes; the values below are
-// the textbook fit for a 32 KiB L1 and a 1 MiB L2.
+// With the wide AVX-512 tile, this order (A sliver fixed, B panels
+// streaming, as OpenBLAS does) measured faster than the other one (B panel
+// fixed in L1, A panels streaming from L2: about 150–165 against 170–180
+// GFLOP/s on NN 5184×512×1536, one thread): each row of C is then visited
+// left to right, a stream the hardware prefetcher follows, instead of one
+// cache line per row of a 24-row strip at a time.
+//
+// Block sizes are balanced (k = 776 gives two slices of 388, not one of 512
+// and a sliver), and kc depends on k alone, so every element of C sums its
+// products in the same order whatever the split of C among workers. kc =
+// 512 keeps one pass over C for k = 512 and the A sliver (24×512×4 B =
+// 48 KiB) in this CPU's L1; kc from 256 to 512, mc from 96 to 480 and nc from
+// 512 to 3072 all measured within a few percent, which the machine's noise
+// does not resolve.
 const (
 	gemmMR = asm.MR
 	gemmNR = asm.NR
 
-	gemmKC = 256  // kc×NR·4 B = 16 KiB of B panel in L1 (plus 6 KiB of A panel)
-	gemmMC = 144  // mc×kc·4 B = 144 KiB of packed A in L2
-	gemmNC = 3072 // kc×nc·4 B = 3 MiB of packed B in L3
+	gemmKC = 512  // A sliver: gemmGroup·MR×kc·4 B = 48 KiB, in L1
+	gemmMC = 240  // mc×kc·4 B = 480 KiB of packed A (10 slivers) in L2
+	gemmNC = 3072 // kc×nc·4 B = 6 MiB of packed B in L3
+
+	// gemmGroup is how many A panels one asm.KernelN call takes: the
+	// AVX-512 kernel's 24×16 register tile.
+	gemmGroup = 4
 )
 
 // Parallel split: a call is cut into parts (a grid of C sub-blocks, each a
@@ -192,20 +211,25 @@ var gemmWorkspaces = sync.Pool{New: func() any { return new(gemmWorkspace) }}
 // gemmBlocked is the sequential blocked GEMM (see the comment at the top of
 // the file); Gemm runs it on each sub-block of C. Beta is applied to each
 // micro-tile of C just before its first accumulation, while the tile is
-// being brought into cache anyway, rather than in a separate pass over C.
+// being brought into cache anyway, rather than in a separate pass over C;
+// beta = 0 on full tiles is asm.KernelNSet, which does not read C at all.
 func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if alpha == 0 || k == 0 {
 		gemmScale(c, ldc, m, n, beta)
 		return
 	}
 	kc := gemmBlock(k, gemmKC, 1)
-	mc := gemmBlock(m, gemmMC, gemmMR)
+	mc := gemmBlock(m, gemmMC, gemmGroup*gemmMR) // whole KernelN groups but for the last block
 	nc := gemmBlock(n, gemmNC, gemmNR)
 	if cap(ws.a) < mc*kc {
 		ws.a = make([]float32, mc*kc)
 	}
-	if cap(ws.b) < nc*kc {
-		ws.b = make([]float32, nc*kc)
+	bLen := nc * kc
+	if m <= mc {
+		bLen = gemmNR * kc // one B panel at a time (see below)
+	}
+	if cap(ws.b) < bLen {
+		ws.b = make([]float32, bLen)
 	}
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
@@ -215,29 +239,64 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 			if pc == 0 {
 				tileBeta = beta
 			}
+			if m <= mc {
+				// One block of rows: pack A once, then pack each B panel
+				// just before it meets all of A, while it is in L1.
+				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, 0, pc, lda), lda, transA, m, kb, alpha)
+				for jr := 0; jr < nb; jr += gemmNR {
+					nr := min(gemmNR, nb-jr)
+					bp := ws.b[:gemmNR*kb]
+					asm.PackB(bp, gemmAt(b, transB, pc, jc+jr, ldb), ldb, transB, kb, nr)
+					for ir := 0; ir < m; ir += gemmGroup * gemmMR {
+						rows := min(gemmGroup*gemmMR, m-ir)
+						ap := ws.a[ir*kb : ir*kb+(rows+gemmMR-1)/gemmMR*gemmMR*kb] // panels ir/MR...
+						ws.block(tileBeta, kb, ap, bp, c[ir*ldc+jc+jr:], ldc, rows, nr)
+					}
+				}
+				continue
+			}
 			asm.PackB(ws.b[:nc*kb], gemmAt(b, transB, pc, jc, ldb), ldb, transB, kb, nb)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, ic, pc, lda), lda, transA, mb, kb, alpha)
-				for jr := 0; jr < nb; jr += gemmNR {
-					nr := min(gemmNR, nb-jr)
-					bp := ws.b[jr*kb : (jr+gemmNR)*kb] // panel jr/NR
-					for ir := 0; ir < mb; ir += gemmMR {
-						mr := min(gemmMR, mb-ir)
-						ap := ws.a[ir*kb : (ir+gemmMR)*kb] // panel ir/MR
-						ct := c[(ic+ir)*ldc+jc+jr:]
-						if tileBeta != 1 {
-							gemmScale(ct, ldc, mr, nr, tileBeta)
-						}
-						if mr == gemmMR && nr == gemmNR {
-							asm.Kernel(kb, ap, bp, ct, ldc)
-						} else {
-							ws.edge(kb, ap, bp, ct, ldc, mr, nr)
-						}
+				for ir := 0; ir < mb; ir += gemmGroup * gemmMR {
+					rows := min(gemmGroup*gemmMR, mb-ir)
+					ap := ws.a[ir*kb : ir*kb+(rows+gemmMR-1)/gemmMR*gemmMR*kb] // panels ir/MR...
+					for jr := 0; jr < nb; jr += gemmNR {
+						bp := ws.b[jr*kb : (jr+gemmNR)*kb] // panel jr/NR
+						ws.block(tileBeta, kb, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmNR, nb-jr))
 					}
 				}
 			}
 		}
+	}
+}
+
+// block updates a rows×nr block of C (rows ≤ gemmGroup·MR, nr ≤ NR) with
+// the A panels ap against the B panel bp, after scaling it by beta: the full
+// A panels in one asm.KernelN call (asm.KernelNSet when beta is 0, so C is
+// not read), a ragged last panel or a ragged B panel through edge.
+func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, rows, nr int) {
+	ir := 0
+	if full := rows / gemmMR; nr == gemmNR && full > 0 {
+		ir = full * gemmMR
+		switch beta {
+		case 0:
+			asm.KernelNSet(full, k, ap, bp, c, ldc)
+		case 1:
+			asm.KernelN(full, k, ap, bp, c, ldc)
+		default:
+			gemmScale(c, ldc, ir, nr, beta)
+			asm.KernelN(full, k, ap, bp, c, ldc)
+		}
+	}
+	for ; ir < rows; ir += gemmMR {
+		mr := min(gemmMR, rows-ir)
+		ct := c[ir*ldc:]
+		if beta != 1 {
+			gemmScale(ct, ldc, mr, nr, beta)
+		}
+		ws.edge(k, ap[ir*k:(ir+gemmMR)*k], bp, ct, ldc, mr, nr)
 	}
 }
 

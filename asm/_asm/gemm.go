@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -19,6 +20,11 @@ const kUnroll = 4
 
 func genGemm() {
 	genKernel()
+	for _, set := range []bool{false, true} {
+		for _, panels := range avx512Panels {
+			genKernelAVX512(panels, set)
+		}
+	}
 	genPackA()
 	genPackAT()
 	genPackB()
@@ -98,6 +104,146 @@ func genKernel() {
 		VMOVUPS(acc[2*i], lo)
 		VMOVUPS(acc[2*i+1], hi)
 		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// avx512Panels lists the numbers of consecutive A panels for which an
+// AVX-512 multi-panel kernel (kernelAVX512xP) is generated.
+var avx512Panels = []int{2, 3, 4}
+
+// avx512Unroll is how many k steps one iteration of the AVX-512 kernels' loop does.
+const avx512Unroll = 4
+
+// genKernelAVX512 emits kernelAVX512x<panels> (or, with set,
+// kernelAVX512x<panels>set, which stores the block to C instead of adding
+// it: C is never read), the AVX-512 micro-kernel for
+// panels consecutive MR-row A panels (panel q at ap + q·k·MR) against one B
+// panel:
+//
+//	C[q*6+i][j] += Σ_p ap[q*k*6 + p*6+i] · bp[p*16+j]   (q < panels, i < 6, j < 16)
+//
+// Each of the panels·6 rows of C lives in one ZMM accumulator for the whole
+// k loop. One k step loads row p of the B panel (16 floats, one ZMM) and does
+// one FMA per row, with the A value as an embedded-broadcast memory operand
+// (VFMADD231PS.BCST), so no register is spent on broadcasts. Every element
+// sums its products in the same order as kernelAVX2 (one fused multiply-add
+// per k step, into a zeroed accumulator, then one add to C).
+func genKernelAVX512(panels int, set bool) {
+	rows := panels * mr
+	name, op, see := fmt.Sprintf("kernelAVX512x%d", panels), "+=", "KernelN"
+	if set {
+		name, op, see = name+"set", "=", "KernelNSet"
+	}
+	TEXT(name, NOSPLIT, "func(k int, ap, bp, c []float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes C %s Ap·Bp for a %d×NR block: %d consecutive A panels", name, op, rows, panels),
+		fmt.Sprintf("of k·MR values each against one B panel; see %s. k > 0.", see))
+
+	k := Load(Param("k"), GP64())
+	ap := Load(Param("ap").Base(), GP64())
+	bp := Load(Param("bp").Base(), GP64())
+
+	Comment("stride: bytes from one A panel to the next (k·MR·4)")
+	stride := GP64()
+	LEAQ(Mem{Base: k, Index: k, Scale: 2}, stride) // 3k
+	SHLQ(U8(3), stride)                            // 24k
+	// Panels 0..2 are addressed as ap + q·stride (scale 1 or 2, no register
+	// of their own); panel 3, whose scale would be 3, through ap3.
+	var ap3 GPVirtual
+	if panels > 3 {
+		ap3 = GP64()
+		LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, ap3)
+		ADDQ(ap, ap3)
+	}
+	panel := func(q, disp int) Mem {
+		switch q {
+		case 0:
+			return Mem{Base: ap, Disp: disp}
+		case 1:
+			return Mem{Base: ap, Index: stride, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: ap, Index: stride, Scale: 2, Disp: disp}
+		default:
+			return Mem{Base: ap3, Disp: disp}
+		}
+	}
+
+	{
+		// The prefetches never fault, and the rows lie inside c anyway.
+		Comment("prefetch the rows of C, which are written (and read, unless set) after the k loop")
+		c := Load(Param("c").Base(), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		for r := 0; r < rows; r++ {
+			PREFETCHT0(Mem{Base: c})
+			if r < rows-1 {
+				ADDQ(ldc, c)
+			}
+		}
+	}
+
+	Commentf("acc[r]: row r of the %d×16 block", rows)
+	acc := make([]VecVirtual, rows)
+	for r := range acc {
+		acc[r] = ZMM()
+		VPXORD(acc[r], acc[r], acc[r])
+	}
+
+	step := func(u int) {
+		b := ZMM()
+		VMOVUPS(Mem{Base: bp, Disp: 4 * nr * u}, b)
+		for i := 0; i < mr; i++ {
+			for q := 0; q < panels; q++ {
+				VFMADD231PS_BCST(panel(q, 4*(mr*u+i)), b, acc[q*mr+i])
+			}
+		}
+	}
+	advance := func(steps int) {
+		ADDQ(U32(4*mr*steps), ap)
+		if panels > 3 {
+			ADDQ(U32(4*mr*steps), ap3)
+		}
+		ADDQ(U32(4*nr*steps), bp)
+	}
+
+	Commentf("k loop, %d steps per iteration", avx512Unroll)
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(bits.TrailingZeros(avx512Unroll)), blocks)
+	JZ(LabelRef("remainder"))
+	Label("unrolled")
+	for u := 0; u < avx512Unroll; u++ {
+		step(u)
+	}
+	advance(avx512Unroll)
+	DECQ(blocks)
+	JNZ(LabelRef("unrolled"))
+
+	Label("remainder")
+	Commentf("the last k mod %d steps", avx512Unroll)
+	ANDQ(U32(avx512Unroll-1), k)
+	JZ(LabelRef("update"))
+	Label("single")
+	step(0)
+	advance(1)
+	DECQ(k)
+	JNZ(LabelRef("single"))
+
+	Label("update")
+	Commentf("C[r][0:16] %s acc[r], row r at c + r*ldc", op)
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc) // row stride in bytes
+	for r := 0; r < rows; r++ {
+		if !set {
+			VADDPS(Mem{Base: c}, acc[r], acc[r])
+		}
+		VMOVUPS(acc[r], Mem{Base: c})
+		if r < rows-1 {
 			ADDQ(ldc, c)
 		}
 	}

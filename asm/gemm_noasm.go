@@ -1,0 +1,17 @@
+//go:build (!amd64 && !arm64) || purego || !gc
+
+package asm
+
+// kernelN loops the generic 6×16 kernel over the panels (see KernelN).
+func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNLoop(panels, k, ap, bp, c, ldc)
+}
+
+// kernelNSet is kernelN for KernelNSet.
+func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNSetLoop(panels, k, ap, bp, c, ldc)
+}
+
+// GemmImpl reports the implementation of the SGEMM micro-kernels: always
+// "generic" without assembly.
+func GemmImpl() string { return "generic" }
