@@ -2,6 +2,6 @@
 
 package nn
 
-// raceEnabled reports a -race build, where sync.Pool drops items at random
-// and allocation counts are meaningless.
+// raceEnabled reports a -race build, whose instrumentation allocates, so
+// allocation counts are meaningless.
 const raceEnabled = false

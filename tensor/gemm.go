@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"sync"
 
 	"github.com/trm-go/trm/asm"
 )
@@ -81,7 +80,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	if m == 0 || n == 0 {
 		return
 	}
-	g := gemmCalls.Get().(*gemmCall)
+	g := gemmCalls.get()
 	*g = gemmCall{
 		task:   g.task,
 		transA: transA, transB: transB,
@@ -99,7 +98,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		g.runPart(0)
 	}
 	g.a, g.b, g.c = nil, nil, nil // do not keep the caller's memory alive
-	gemmCalls.Put(g)
+	gemmCalls.put(g)
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -140,7 +139,7 @@ type gemmCall struct {
 	tm, tn         int
 }
 
-var gemmCalls = sync.Pool{New: func() any { return &gemmCall{task: new(parTask)} }}
+var gemmCalls = freeList[gemmCall]{init: func(g *gemmCall) { g.task = new(parTask) }}
 
 // runPart computes sub-block i of the tm×tn grid: rows and columns are cut
 // at multiples of MR and NR, so the micro-tiles are those of the unsplit
@@ -148,12 +147,12 @@ var gemmCalls = sync.Pool{New: func() any { return &gemmCall{task: new(parTask)}
 func (g *gemmCall) runPart(i int) {
 	i0, i1 := gemmRange(g.m, gemmMR, i/g.tn, g.tm)
 	j0, j1 := gemmRange(g.n, gemmNR, i%g.tn, g.tn)
-	ws := gemmWorkspaces.Get().(*gemmWorkspace)
+	ws := gemmWorkspaces.get()
 	gemmBlocked(ws, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha,
 		gemmAt(g.a, g.transA, i0, 0, g.lda), g.lda,
 		gemmAt(g.b, g.transB, 0, j0, g.ldb), g.ldb,
 		g.beta, g.c[i0*g.ldc+j0:], g.ldc)
-	gemmWorkspaces.Put(ws)
+	gemmWorkspaces.put(ws)
 }
 
 // gemmRange returns part r of t of the range [0, size) cut into units of
@@ -206,7 +205,7 @@ type gemmWorkspace struct {
 	tile [gemmMR * gemmNR]float32
 }
 
-var gemmWorkspaces = sync.Pool{New: func() any { return new(gemmWorkspace) }}
+var gemmWorkspaces freeList[gemmWorkspace]
 
 // gemmBlocked is the sequential blocked GEMM (see the comment at the top of
 // the file); Gemm runs it on each sub-block of C. Beta is applied to each

@@ -2,6 +2,6 @@
 
 package tensor
 
-// gemmRaceEnabled reports whether the race detector is on (it makes
-// sync.Pool drop items at random, so allocation counts are meaningless).
+// gemmRaceEnabled reports whether the race detector is on (its
+// instrumentation allocates, so allocation counts are meaningless).
 const gemmRaceEnabled = true

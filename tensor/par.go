@@ -27,7 +27,7 @@ type jobTask struct {
 	wg    sync.WaitGroup // one count per helper the task was sent to
 }
 
-var jobTasks = sync.Pool{New: func() any { return new(jobTask) }}
+var jobTasks freeList[jobTask]
 
 // jobQueue carries tasks to the helpers; a send never blocks (the caller
 // keeps the parts when it is full).
@@ -80,7 +80,7 @@ func Parallel(parts int, job Job) {
 		}
 		return
 	}
-	t := jobTasks.Get().(*jobTask)
+	t := jobTasks.get()
 	t.job, t.parts = job, int32(parts)
 	t.next.Store(0)
 	jobEnsureHelpers(w - 1)
@@ -100,5 +100,5 @@ func Parallel(parts int, job Job) {
 	t.work()
 	t.wg.Wait()
 	t.job = nil
-	jobTasks.Put(t)
+	jobTasks.put(t)
 }

@@ -19,6 +19,7 @@ type buildInfo struct {
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
 	Kernels    string `json:"kernels"`
+	GemmKernel string `json:"gemm_kernels"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	NumCPU     int    `json:"num_cpu"`
 }
@@ -33,6 +34,7 @@ func readBuildInfo() buildInfo {
 		OS:         runtime.GOOS,
 		Arch:       runtime.GOARCH,
 		Kernels:    asm.Impl(),
+		GemmKernel: asm.GemmImpl(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		NumCPU:     runtime.NumCPU(),
 	}
@@ -75,6 +77,7 @@ func runVersion(_ context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "go:         %s\n", b.Go)
 	fmt.Fprintf(e.stdout, "platform:   %s/%s\n", b.OS, b.Arch)
 	fmt.Fprintf(e.stdout, "kernels:    %s\n", b.Kernels)
+	fmt.Fprintf(e.stdout, "gemm:       %s\n", b.GemmKernel)
 	fmt.Fprintf(e.stdout, "GOMAXPROCS: %d (of %d CPUs)\n", b.GOMAXPROCS, b.NumCPU)
 	return nil
 }
