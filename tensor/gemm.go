@@ -1,7 +1,6 @@
 package tensor
 
 import (
-
 	"github.com/trm-go/trm/asm"
 )
 
