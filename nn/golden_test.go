@@ -1,39 +1,15 @@
 package nn
 
 import (
-	"compress/gzip"
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trm-go/trm/internal/golden"
 	"github.com/trm-go/trm/tensor"
 )
-
-// goldenTensor is one tensor of a fixture file: a shape and row-major values.
-type goldenTensor struct {
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-func (g goldenTensor) f32() []float32 {
-	x := make([]float32, len(g.Data))
-	for i, v := range g.Data {
-		x[i] = float32(v)
-	}
-	return x
-}
-
-func (g goldenTensor) i32() []int32 {
-	x := make([]int32, len(g.Data))
-	for i, v := range g.Data {
-		x[i] = int32(v)
-	}
-	return x
-}
 
 // goldenBlockFile is nn/testdata/golden_block_{attn,mlp}.json.gz, written by
 // scripts/golden from an independent PyTorch implementation.
@@ -51,26 +27,10 @@ type goldenBlockFile struct {
 		RopeTheta float64 `json:"rope_theta"`
 		Pos       string  `json:"pos"`
 	} `json:"config"`
-	Params  map[string]goldenTensor `json:"params"`
-	Inputs  map[string]goldenTensor `json:"inputs"`
-	Outputs map[string]goldenTensor `json:"outputs"`
-	Grads   map[string]goldenTensor `json:"grads"`
-}
-
-func loadGolden(path string, v any) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := json.NewDecoder(zr).Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	Params  map[string]golden.Tensor `json:"params"`
+	Inputs  map[string]golden.Tensor `json:"inputs"`
+	Outputs map[string]golden.Tensor `json:"outputs"`
+	Grads   map[string]golden.Tensor `json:"grads"`
 }
 
 func TestGoldenBlocks(t *testing.T) {
@@ -81,7 +41,7 @@ func TestGoldenBlocks(t *testing.T) {
 				t.Skipf("%s not written yet (scripts/golden makes it)", path)
 			}
 			var g goldenBlockFile
-			require.NoError(t, loadGolden(path, &g))
+			require.NoError(t, golden.Load(path, &g))
 			checkGoldenBlocks(t, &g)
 		})
 	}
@@ -106,16 +66,16 @@ func checkGoldenBlocks(t *testing.T, g *goldenBlockFile) {
 		src, ok := g.Params[p.Name]
 		require.True(t, ok, "parameter %s missing from the fixture", p.Name)
 		require.Equal(t, p.Shape(), src.Shape, "shape of %s", p.Name)
-		copy(p.Value.Data, src.f32())
+		copy(p.Value.Data, src.F32())
 	}
 
 	tp := NewTape()
 	in := func(name string) *Node {
 		x := g.Inputs[name]
-		return tp.Var(tensor.FromSlice(x.f32(), x.Shape...))
+		return tp.Var(tensor.FromSlice(x.F32(), x.Shape...))
 	}
 	h, inject := in("h"), in("inject")
-	labels := g.Inputs["labels"].i32()
+	labels := g.Inputs["labels"].I32()
 	bsz, seq, d := c.Batch, c.Seq, c.Hidden
 
 	out := net.Forward(tp, h, inject)

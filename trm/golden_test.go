@@ -1,39 +1,15 @@
 package trm
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trm-go/trm/internal/golden"
 	"github.com/trm-go/trm/nn"
 )
-
-// goldenTensor is one tensor of a fixture: a shape and row-major values.
-type goldenTensor struct {
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-func (g goldenTensor) f32() []float32 {
-	x := make([]float32, len(g.Data))
-	for i, v := range g.Data {
-		x[i] = float32(v)
-	}
-	return x
-}
-
-func (g goldenTensor) i32() []int32 {
-	x := make([]int32, len(g.Data))
-	for i, v := range g.Data {
-		x[i] = int32(v)
-	}
-	return x
-}
 
 // goldenTRM is trm/testdata/golden_trm_{attn,mlp}.json.gz, written by
 // scripts/golden/make_fixtures.py from the float64 PyTorch reference
@@ -58,33 +34,28 @@ type goldenTRM struct {
 		RMSEps        float64 `json:"rms_eps"`
 		RopeTheta     float64 `json:"rope_theta"`
 	} `json:"config"`
-	Params map[string]goldenTensor `json:"params"`
+	Params map[string]golden.Tensor `json:"params"`
 	Inputs struct {
-		Tokens    goldenTensor `json:"tokens"`
-		PuzzleIDs goldenTensor `json:"puzzle_ids"`
-		Labels    goldenTensor `json:"labels"`
+		Tokens    golden.Tensor `json:"tokens"`
+		PuzzleIDs golden.Tensor `json:"puzzle_ids"`
+		Labels    golden.Tensor `json:"labels"`
 	} `json:"inputs"`
 	Outputs struct {
 		Steps []struct {
-			Logits goldenTensor `json:"logits"`
-			QHalt  goldenTensor `json:"q_halt"`
-			Y      goldenTensor `json:"y"`
-			Z      goldenTensor `json:"z"`
+			Logits golden.Tensor `json:"logits"`
+			QHalt  golden.Tensor `json:"q_halt"`
+			Y      golden.Tensor `json:"y"`
+			Z      golden.Tensor `json:"z"`
 		} `json:"steps"`
-		Loss goldenTensor `json:"loss"`
+		Loss golden.Tensor `json:"loss"`
 	} `json:"outputs"`
-	Grads map[string]goldenTensor `json:"grads"`
+	Grads map[string]golden.Tensor `json:"grads"`
 }
 
 func loadGoldenTRM(t *testing.T, variant string) *goldenTRM {
 	path := filepath.Join("testdata", "golden_trm_"+variant+".json.gz")
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	require.NoError(t, err)
 	var g goldenTRM
-	require.NoError(t, json.NewDecoder(zr).Decode(&g), path)
+	require.NoError(t, golden.Load(path, &g))
 	return &g
 }
 
@@ -137,12 +108,12 @@ func TestGoldenTRM(t *testing.T) {
 				gp, ok := g.Params[p.Name]
 				require.True(t, ok, "fixture lacks %s", p.Name)
 				require.Equal(t, gp.Shape, p.Value.Shape, p.Name)
-				copy(p.Value.Data, gp.f32())
+				copy(p.Value.Data, gp.F32())
 			}
 
-			tokens := g.Inputs.Tokens.i32()
-			pids := g.Inputs.PuzzleIDs.i32()
-			labels := g.Inputs.Labels.i32()
+			tokens := g.Inputs.Tokens.I32()
+			pids := g.Inputs.PuzzleIDs.I32()
+			labels := g.Inputs.Labels.I32()
 			B := g.Config.Batch
 			yc, zc := m.NewCarry(B)
 			tape := nn.NewTape()
@@ -190,7 +161,7 @@ func TestGoldenTRMNoGradCyclesAreFree(t *testing.T) {
 		require.NoError(t, err)
 		tape := nn.NewTape()
 		yc, zc := m.NewCarry(g.Config.Batch)
-		x := m.Input(tape, g.Inputs.Tokens.i32(), g.Inputs.PuzzleIDs.i32())
+		x := m.Input(tape, g.Inputs.Tokens.I32(), g.Inputs.PuzzleIDs.I32())
 		m.Step(tape, x, tape.Const(yc), tape.Const(zc))
 		return tape.Len()
 	}
