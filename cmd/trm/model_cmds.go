@@ -362,6 +362,11 @@ func infer(ctx context.Context, e env, f *inferFlags) error {
 			}
 			continue
 		}
+		if strings.Contains(r.Answer, "\n") {
+			// A grid (Sudoku, maze): the input on its own line, then the solved grid.
+			fmt.Fprintf(e.stdout, "%s\n%s\n(steps %d, confidence %.3f)\n", r.Input, strings.TrimRight(r.Answer, "\n"), r.Steps, r.Confidence)
+			continue
+		}
 		fmt.Fprintf(e.stdout, "%s = %s\t(steps %d, confidence %.3f)\n", r.Input, r.Answer, r.Steps, r.Confidence)
 	}
 	return nil
