@@ -188,10 +188,13 @@ func readDigits(src []int32) string {
 }
 
 // Encode implements Task. It accepts "a + b" with optional spaces and an
-// optional trailing "=", e.g. "3 + 7", "3+7", " 48213 + 99999 ".
+// optional trailing "=", e.g. "3 + 7", "3+7", " 48213 + 99999 ". Given with
+// its answer, "a + b = c", it returns a labelled example (for evaluating
+// chosen sums); c must be the right sum.
 func (a *Arith) Encode(text string) (Example, error) {
-	s := strings.TrimSpace(text)
-	s = strings.TrimSpace(strings.TrimSuffix(s, "="))
+	s, answer, labelled := strings.Cut(strings.TrimSpace(text), "=")
+	s, answer = strings.TrimSpace(s), strings.TrimSpace(answer)
+	labelled = labelled && answer != ""
 	left, right, ok := strings.Cut(s, "+")
 	if !ok {
 		return Example{}, fmt.Errorf("arith: %q: want \"a + b\" with whole numbers of at most %d digits", text, a.digits)
@@ -204,7 +207,12 @@ func (a *Arith) Encode(text string) (Example, error) {
 	if err != nil {
 		return Example{}, err
 	}
-	return a.encodePair(x, y, false), nil
+	if labelled {
+		if answer != fmt.Sprint(x+y) {
+			return Example{}, fmt.Errorf("arith: %q: the answer %q is not the sum %d", text, answer, x+y)
+		}
+	}
+	return a.encodePair(x, y, labelled), nil
 }
 
 func (a *Arith) parseOperand(text, s string) (uint64, error) {

@@ -75,7 +75,16 @@ func TestArithEncodeAcceptsAndRejects(t *testing.T) {
 		ex, err := a.Encode(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, a.Format(ex), in)
+		assert.Nil(t, ex.Label, "no answer given, no labels: %q", in)
 	}
+
+	// With its answer, a sum is a labelled example, the same as the
+	// generator would make.
+	ex, err := a.Encode(" 99999 + 1 = 100000 ")
+	require.NoError(t, err)
+	require.NoError(t, CheckExample(a, ex))
+	assert.Equal(t, "100000", readDigits(ex.Label[10:]))
+	assert.True(t, a.Verify(ex, ex.Label))
 	for in, want := range map[string]string{
 		"":             `want "a + b"`,
 		"3 - 7":        `want "a + b"`,
@@ -87,7 +96,8 @@ func TestArithEncodeAcceptsAndRejects(t *testing.T) {
 		"3 + x":        `operand "x" is not a whole number`,
 		"123456 + 1":   "operand 123456 has 6 digits, this task adds numbers of at most 5",
 		"1 + ١٢":       "is not a whole number",
-		"3 + 4 = 7":    "is not a whole number",
+		"3 + 4 = 8":    `the answer "8" is not the sum 7`,
+		"3 + 4 = x":    `the answer "x" is not the sum 7`,
 		"999999999999": `want "a + b"`,
 	} {
 		_, err := a.Encode(in)
