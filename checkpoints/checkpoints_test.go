@@ -3,6 +3,7 @@ package checkpoints_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,7 +17,7 @@ func TestShippedArith(t *testing.T) {
 	data, ok := checkpoints.Lookup("arith")
 	require.True(t, ok)
 	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
-	assert.Equal(t, []string{"arith"}, checkpoints.Tasks())
+	assert.Equal(t, []string{"arith", "sudoku6"}, checkpoints.Tasks())
 	_, ok = checkpoints.Lookup("sudoku9")
 	assert.False(t, ok)
 
@@ -112,4 +113,26 @@ func TestShippedArithCarryChains(t *testing.T) {
 	t.Logf("exact accuracy after each supervision step: first %.3f, last %.3f", first, last)
 	assert.Less(t, first, 0.9, "one supervision step should not be enough for long carry chains")
 	assert.Greater(t, last, first+0.2, "accuracy must rise with supervision steps")
+}
+
+func TestShippedSudoku6(t *testing.T) {
+	data, ok := checkpoints.Lookup("sudoku6")
+	require.True(t, ok)
+	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
+	p, err := trm.DecodePredictor(data, "sudoku6")
+	require.NoError(t, err)
+	if testing.Short() {
+		return
+	}
+	p.Halt = trm.HaltFull
+	got, err := p.Predict("2...1414...3.....5.3..21....4.6..35.")
+	require.NoError(t, err)
+	digits := strings.Map(func(r rune) rune {
+		if r >= '1' && r <= '9' {
+			return r
+		}
+		return -1
+	}, got[0].Answer)
+	assert.Equal(t, "263514145263421635536421352146614352", digits, "got\n%s", got[0].Answer)
+	assert.NotContains(t, got[0].Answer, "not a solution")
 }

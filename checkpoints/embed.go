@@ -11,8 +11,16 @@ import (
 //go:embed arith.safetensors
 var arith []byte
 
+// sudoku6 solves 6×6 Sudoku (boxes of 2 rows by 3 columns, 22 blanks, the
+// sudoku6 task's default): a TRM-MLP of 154,754 parameters (hidden 64,
+// T = 2, n = 3, N_sup = 6) trained from sudoku6.config.json in this folder
+// (see RESULTS.md at the repository root for how and how well).
+//
+//go:embed sudoku6.safetensors
+var sudoku6 []byte
+
 // models maps a task name to its shipped checkpoint.
-var models = map[string][]byte{"arith": arith}
+var models = map[string][]byte{"arith": arith, "sudoku6": sudoku6}
 
 // Lookup returns the shipped checkpoint (safetensors bytes, as written by
 // trm.SaveCheckpoint) for a task, and whether there is one. The bytes are
