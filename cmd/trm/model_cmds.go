@@ -260,6 +260,9 @@ type evalSummary struct {
 	Early      scoreSummary   `json:"early"`
 	MeanSteps  float64        `json:"mean_halt_steps"`
 	Curve      []scoreSummary `json:"curve"`
+	// PerSec is the throughput of the evaluation: examples (puzzles) per
+	// second of wall time, every example running all its supervision steps.
+	PerSec float64 `json:"examples_per_sec"`
 }
 
 func summarize(r *trm.EvalResult, halt trm.HaltMode) evalSummary {
@@ -295,12 +298,14 @@ func eval(ctx context.Context, e env, f *evalFlags) error {
 		}
 		opts.Examples = d.Examples
 	}
+	start := time.Now()
 	r, err := trm.Evaluate(ctx, p.Model, p.Task, opts)
 	if err != nil {
 		return err
 	}
 	s := summarize(r, f.halt)
 	s.Checkpoint, s.Task = label, p.Task.Name()+formatOptions(p.Task.Options())
+	s.PerSec = float64(r.Full.Examples) / time.Since(start).Seconds()
 	if f.rt.json {
 		return writeJSON(e.stdout, s)
 	}
@@ -310,6 +315,7 @@ func eval(ctx context.Context, e env, f *evalFlags) error {
 		100*head.ExactAcc(), 100*head.TokenAcc(), head.Examples, f.halt)
 	fmt.Fprintf(e.stdout, "full:       %v after %d steps\n", r.Full, len(r.Curve))
 	fmt.Fprintf(e.stdout, "early exit: %v, %.2f steps on average\n", r.Early, r.MeanSteps)
+	fmt.Fprintf(e.stdout, "speed:      %.0f examples/s (all %d steps each)\n", s.PerSec, len(r.Curve))
 	fmt.Fprintf(e.stdout, "per step:  ")
 	for i, c := range r.Curve {
 		fmt.Fprintf(e.stdout, " %d:%.2f%%", i+1, 100*c.ExactAcc())
