@@ -222,8 +222,8 @@ func TestParallel(t *testing.T) {
 	}
 }
 
-// ttGemmJob runs one Gemm large enough to be split across the GEMM's own
-// helpers in every part: Parallel's parts may call a parallel Gemm.
+// ttGemmJob runs one Gemm large enough to be split in every part: Parallel's
+// parts run on the same worker pool as Gemm's and may call a parallel Gemm.
 type ttGemmJob struct {
 	a, b []float32
 	c    [][]float32
@@ -249,5 +249,25 @@ func TestParallelNestedGemm(t *testing.T) {
 	for i, c := range j.c {
 		Gemm(false, false, n, n, n, float32(i+1), j.a, n, j.b, n, 0, want, n)
 		require.Equal(t, want, c, "part %d", i)
+	}
+}
+
+// ttCountJob counts how often each part ran.
+type ttCountJob struct{ n []int32 }
+
+func (j *ttCountJob) RunPart(i int) { j.n[i]++ }
+
+// TestParallelManyParts covers calls with more parts than one pool task can
+// count (they run in chunks): every part runs exactly once.
+func TestParallelManyParts(t *testing.T) {
+	prev := Workers()
+	defer SetWorkers(prev)
+	SetWorkers(3)
+	j := &ttCountJob{n: make([]int32, 3*parMaxParts+7)}
+	Parallel(len(j.n), j)
+	for i, c := range j.n {
+		if c != 1 {
+			t.Fatalf("part %d ran %d times, want 1", i, c)
+		}
 	}
 }
