@@ -31,7 +31,7 @@ func Kernel(k int, ap, bp, c []float32, ldc int) {
 // panels calls of Kernel would do (panel q of ap, at ap[q*k*MR:], updates rows
 // q*MR..q*MR+MR-1 of C), with the same arithmetic per element, but lets a
 // wider register tile reuse each row of B across several A panels: on
-// CPUs with AVX-512 it runs the 12×16, 18×16 and 24×16 kernels (see
+// CPUs with AVX-512 it runs the 24×16, 18×16, 12×16 and 6×16 ZMM kernels (see
 // GemmImpl).
 //
 // ap holds the panels one after the other, as PackA writes them for an

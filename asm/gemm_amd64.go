@@ -3,6 +3,10 @@
 package asm
 
 func kernel(k int, ap, bp, c []float32, ldc int) {
+	if useAVX512 {
+		kernelAVX512x1(k, ap, bp, c, ldc)
+		return
+	}
 	if useAVX2 {
 		kernelAVX2(k, ap, bp, c, ldc)
 		return
@@ -11,7 +15,7 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 }
 
 // kernelN runs the AVX-512 kernels on groups of 4 A panels (24×16 blocks),
-// then on the 3 or 2 panels left; a single panel left goes to kernelAVX2.
+// then on the 1 to 3 panels left.
 // Every kernel does the same arithmetic per element, so the grouping does
 // not change the result.
 func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
@@ -29,7 +33,7 @@ func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
 		case 2:
 			kernelAVX512x2(k, ap, bp, c, ldc)
 		default:
-			kernelAVX2(k, ap, bp, c, ldc)
+			kernelAVX512x1(k, ap, bp, c, ldc)
 		}
 		panels -= done
 		if panels > 0 {
@@ -55,8 +59,7 @@ func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
 		case 2:
 			kernelAVX512x2set(k, ap, bp, c, ldc)
 		default:
-			clearRows(c, ldc, MR)
-			kernelAVX2(k, ap, bp, c, ldc)
+			kernelAVX512x1set(k, ap, bp, c, ldc)
 		}
 		panels -= done
 		if panels > 0 {

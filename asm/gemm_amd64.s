@@ -184,6 +184,123 @@ update:
 	VZEROUPPER
 	RET
 
+// func kernelAVX512x1(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 6×16 block
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z1
+	VFMADD231PS.BCST 8(CX), Z6, Z2
+	VFMADD231PS.BCST 12(CX), Z6, Z3
+	VFMADD231PS.BCST 16(CX), Z6, Z4
+	VFMADD231PS.BCST 20(CX), Z6, Z5
+	VMOVUPS          64(DX), Z6
+	VFMADD231PS.BCST 24(CX), Z6, Z0
+	VFMADD231PS.BCST 28(CX), Z6, Z1
+	VFMADD231PS.BCST 32(CX), Z6, Z2
+	VFMADD231PS.BCST 36(CX), Z6, Z3
+	VFMADD231PS.BCST 40(CX), Z6, Z4
+	VFMADD231PS.BCST 44(CX), Z6, Z5
+	VMOVUPS          128(DX), Z6
+	VFMADD231PS.BCST 48(CX), Z6, Z0
+	VFMADD231PS.BCST 52(CX), Z6, Z1
+	VFMADD231PS.BCST 56(CX), Z6, Z2
+	VFMADD231PS.BCST 60(CX), Z6, Z3
+	VFMADD231PS.BCST 64(CX), Z6, Z4
+	VFMADD231PS.BCST 68(CX), Z6, Z5
+	VMOVUPS          192(DX), Z6
+	VFMADD231PS.BCST 72(CX), Z6, Z0
+	VFMADD231PS.BCST 76(CX), Z6, Z1
+	VFMADD231PS.BCST 80(CX), Z6, Z2
+	VFMADD231PS.BCST 84(CX), Z6, Z3
+	VFMADD231PS.BCST 88(CX), Z6, Z4
+	VFMADD231PS.BCST 92(CX), Z6, Z5
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z1
+	VFMADD231PS.BCST 8(CX), Z6, Z2
+	VFMADD231PS.BCST 12(CX), Z6, Z3
+	VFMADD231PS.BCST 16(CX), Z6, Z4
+	VFMADD231PS.BCST 20(CX), Z6, Z5
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] += acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z5, Z5
+	VMOVUPS Z5, (AX)
+	VZEROUPPER
+	RET
+
 // func kernelAVX512x2(k int, ap []float32, bp []float32, c []float32, ldc int)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·kernelAVX512x2(SB), NOSPLIT, $0-88
@@ -932,6 +1049,117 @@ update:
 	ADDQ    CX, AX
 	VADDPS  (AX), Z23, Z23
 	VMOVUPS Z23, (AX)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512x1set(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1set(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 6×16 block
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z1
+	VFMADD231PS.BCST 8(CX), Z6, Z2
+	VFMADD231PS.BCST 12(CX), Z6, Z3
+	VFMADD231PS.BCST 16(CX), Z6, Z4
+	VFMADD231PS.BCST 20(CX), Z6, Z5
+	VMOVUPS          64(DX), Z6
+	VFMADD231PS.BCST 24(CX), Z6, Z0
+	VFMADD231PS.BCST 28(CX), Z6, Z1
+	VFMADD231PS.BCST 32(CX), Z6, Z2
+	VFMADD231PS.BCST 36(CX), Z6, Z3
+	VFMADD231PS.BCST 40(CX), Z6, Z4
+	VFMADD231PS.BCST 44(CX), Z6, Z5
+	VMOVUPS          128(DX), Z6
+	VFMADD231PS.BCST 48(CX), Z6, Z0
+	VFMADD231PS.BCST 52(CX), Z6, Z1
+	VFMADD231PS.BCST 56(CX), Z6, Z2
+	VFMADD231PS.BCST 60(CX), Z6, Z3
+	VFMADD231PS.BCST 64(CX), Z6, Z4
+	VFMADD231PS.BCST 68(CX), Z6, Z5
+	VMOVUPS          192(DX), Z6
+	VFMADD231PS.BCST 72(CX), Z6, Z0
+	VFMADD231PS.BCST 76(CX), Z6, Z1
+	VFMADD231PS.BCST 80(CX), Z6, Z2
+	VFMADD231PS.BCST 84(CX), Z6, Z3
+	VFMADD231PS.BCST 88(CX), Z6, Z4
+	VFMADD231PS.BCST 92(CX), Z6, Z5
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z1
+	VFMADD231PS.BCST 8(CX), Z6, Z2
+	VFMADD231PS.BCST 12(CX), Z6, Z3
+	VFMADD231PS.BCST 16(CX), Z6, Z4
+	VFMADD231PS.BCST 20(CX), Z6, Z5
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] = acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
 	VZEROUPPER
 	RET
 

@@ -9,6 +9,12 @@ package asm
 //go:noescape
 func kernelAVX2(k int, ap []float32, bp []float32, c []float32, ldc int)
 
+// kernelAVX512x1 computes C += Ap·Bp for a 6×NR block: 1 consecutive A panels
+// of k·MR values each against one B panel; see KernelN. k > 0.
+//
+//go:noescape
+func kernelAVX512x1(k int, ap []float32, bp []float32, c []float32, ldc int)
+
 // kernelAVX512x2 computes C += Ap·Bp for a 12×NR block: 2 consecutive A panels
 // of k·MR values each against one B panel; see KernelN. k > 0.
 //
@@ -26,6 +32,12 @@ func kernelAVX512x3(k int, ap []float32, bp []float32, c []float32, ldc int)
 //
 //go:noescape
 func kernelAVX512x4(k int, ap []float32, bp []float32, c []float32, ldc int)
+
+// kernelAVX512x1set computes C = Ap·Bp for a 6×NR block: 1 consecutive A panels
+// of k·MR values each against one B panel; see KernelNSet. k > 0.
+//
+//go:noescape
+func kernelAVX512x1set(k int, ap []float32, bp []float32, c []float32, ldc int)
 
 // kernelAVX512x2set computes C = Ap·Bp for a 12×NR block: 2 consecutive A panels
 // of k·MR values each against one B panel; see KernelNSet. k > 0.

@@ -10,7 +10,7 @@ import "golang.org/x/sys/cpu"
 // GODEBUG=cpu.avx2=off (or cpu.fma=off), which forces the generic code.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// useAVX512 selects the AVX-512 SGEMM kernels behind KernelN (only
+// useAVX512 selects the AVX-512 SGEMM kernels behind Kernel and KernelN (only
 // AVX512F instructions on ZMM registers; HasAVX512F includes the OS check
 // of the ZMM and mask state). They are used only beside the AVX2 ones.
 // GODEBUG=cpu.avx512f=off turns them off.
@@ -26,7 +26,7 @@ func Impl() string {
 }
 
 // GemmImpl reports the implementation of the SGEMM micro-kernels
-// (Kernel and KernelN): "avx512+avx2+fma" when KernelN runs the AVX-512
+// (Kernel and KernelN): "avx512+avx2+fma" when they run the AVX-512
 // kernels, else the same as Impl.
 func GemmImpl() string {
 	if useAVX512 {

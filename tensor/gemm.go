@@ -201,7 +201,7 @@ func gemmFlops(m, n, k int) float64 {
 // gemmWorkspace holds one goroutine's packing buffers and edge tile.
 type gemmWorkspace struct {
 	a, b []float32
-	tile [gemmMR * gemmNR]float32
+	tile [gemmGroup * gemmMR * gemmNR]float32
 }
 
 var gemmWorkspaces freeList[gemmWorkspace]
@@ -273,7 +273,8 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 // block updates a rows×nr block of C (rows ≤ gemmGroup·MR, nr ≤ NR) with
 // the A panels ap against the B panel bp, after scaling it by beta: the full
 // A panels in one asm.KernelN call (asm.KernelNSet when beta is 0, so C is
-// not read), a ragged last panel or a ragged B panel through edge.
+// not read), and what is left — a ragged last A panel, or every panel when
+// the B panel is ragged — through edge.
 func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, rows, nr int) {
 	ir := 0
 	if full := rows / gemmMR; nr == gemmNR && full > 0 {
@@ -288,28 +289,39 @@ func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, ro
 			asm.KernelN(full, k, ap, bp, c, ldc)
 		}
 	}
-	for ; ir < rows; ir += gemmMR {
-		mr := min(gemmMR, rows-ir)
-		ct := c[ir*ldc:]
-		if beta != 1 {
-			gemmScale(ct, ldc, mr, nr, beta)
-		}
-		ws.edge(k, ap[ir*k:(ir+gemmMR)*k], bp, ct, ldc, mr, nr)
+	if ir < rows {
+		ws.edge(beta, k, ap[ir*k:], bp, c[ir*ldc:], ldc, rows-ir, nr)
 	}
 }
 
-// edge runs the micro-kernel on an mr×nr corner tile of C (mr ≤ MR,
-// nr ≤ NR) through the workspace tile, so nothing outside the corner is
-// read or written. The tile starts as a copy of C, so the kernel adds in
-// exactly the same order as on a full tile.
-func (ws *gemmWorkspace) edge(k int, ap, bp, c []float32, ldc, mr, nr int) {
-	t := ws.tile[:]
-	clear(t)
-	for i := range mr {
-		copy(t[i*gemmNR:i*gemmNR+nr], c[i*ldc:i*ldc+nr])
+// edge computes C = beta·C + Ap·Bp on a rows×nr corner block of C
+// (rows ≤ gemmGroup·MR, nr ≤ NR) through the workspace tile, so nothing
+// outside the corner is read or written. The packed panels are padded with
+// zeros, so one asm.KernelN call over whole panels does the corner with the
+// same wide register tile as the full blocks (a ragged B panel costs one
+// call per group of A panels, not one per panel). The tile starts as
+// beta·C (or is overwritten, for beta = 0), so every element is computed
+// exactly as on a full tile.
+func (ws *gemmWorkspace) edge(beta float32, k int, ap, bp, c []float32, ldc, rows, nr int) {
+	panels := (rows + gemmMR - 1) / gemmMR
+	t := ws.tile[:panels*gemmMR*gemmNR]
+	if beta == 0 {
+		asm.KernelNSet(panels, k, ap, bp, t, gemmNR)
+	} else {
+		clear(t)
+		for i := range rows {
+			row, src := t[i*gemmNR:i*gemmNR+nr], c[i*ldc:i*ldc+nr]
+			if beta == 1 {
+				copy(row, src)
+				continue
+			}
+			for j, v := range src {
+				row[j] = beta * v
+			}
+		}
+		asm.KernelN(panels, k, ap, bp, t, gemmNR)
 	}
-	asm.Kernel(k, ap, bp, t, gemmNR)
-	for i := range mr {
+	for i := range rows {
 		copy(c[i*ldc:i*ldc+nr], t[i*gemmNR:i*gemmNR+nr])
 	}
 }

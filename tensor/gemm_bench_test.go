@@ -7,7 +7,11 @@ import (
 )
 
 // BenchmarkGemm measures C = op(A)·op(B) (alpha 1, beta 0) on the shapes of
-// a TRM forward and backward pass (hidden 512, SwiGLU 1536, sequence 97).
+// a TRM forward and backward pass (hidden 512, SwiGLU 1536, sequence 97),
+// and on two ragged shapes of the small TRM-MLP models trained on a CPU
+// (sequence mixer of 9×9 Sudoku: batch 64 × hidden 64 rows, sequence 81,
+// SwiGLU width 256): the down projection, whose 81 columns leave a
+// one-column B panel, and a weight gradient with 81 rows.
 // Names are BenchmarkGemm/<NN|NT|TN>/<M>x<K>x<N>/t<workers>, the shape in the
 // M K N order of /work/shared/tools/openblas-sgemm so the two can be quoted
 // side by side:
@@ -26,6 +30,8 @@ func BenchmarkGemm(b *testing.B) {
 		{"NN", 97, 512, 3072},
 		{"NT", 776, 512, 3072},
 		{"TN", 512, 776, 3072},
+		{"NN", 4096, 256, 81},
+		{"TN", 81, 4096, 512},
 	}
 	for _, s := range shapes {
 		transA, transB := s.trans[0] == 'T', s.trans[1] == 'T'

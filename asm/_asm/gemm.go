@@ -113,7 +113,7 @@ func genKernel() {
 
 // avx512Panels lists the numbers of consecutive A panels for which an
 // AVX-512 multi-panel kernel (kernelAVX512xP) is generated.
-var avx512Panels = []int{2, 3, 4}
+var avx512Panels = []int{1, 2, 3, 4}
 
 // avx512Unroll is how many k steps one iteration of the AVX-512 kernels' loop does.
 const avx512Unroll = 4
