@@ -3,7 +3,9 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // BenchmarkGemm measures C = op(A)·op(B) (alpha 1, beta 0) on the shapes of
@@ -77,4 +79,65 @@ func BenchmarkGemm(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkGemmScaling measures the speed-up of two workers over one with
+// the two alternating call by call on the large shapes of BenchmarkGemm, so
+// that both see the same state of a shared, noisy machine. It reports the
+// median GFLOP/s of each and the ratio of the median call times, t2/t1:
+//
+//	go test ./tensor -run '^$' -bench GemmScaling -benchtime 100x
+func BenchmarkGemmScaling(b *testing.B) {
+	shapes := []struct {
+		trans   string
+		m, k, n int
+	}{
+		{"NN", 512, 512, 512},
+		{"NN", 5184, 512, 1536},
+		{"NN", 776, 512, 3072},
+		{"NN", 776, 1536, 512},
+		{"NT", 776, 512, 3072},
+		{"TN", 512, 776, 3072},
+	}
+	for _, s := range shapes {
+		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.trans, s.m, s.k, s.n), func(b *testing.B) {
+			transA, transB := s.trans[0] == 'T', s.trans[1] == 'T'
+			rng := rand.New(rand.NewPCG(1, 1))
+			lda, ldb := s.k, s.n
+			if transA {
+				lda = s.m
+			}
+			if transB {
+				ldb = s.k
+			}
+			a := gemmRandMatrix(rng, s.m, s.k, s.k)
+			bm := gemmRandMatrix(rng, s.k, s.n, s.n)
+			c := make([]float32, s.m*s.n)
+			call := func(workers int) time.Duration {
+				SetWorkers(workers)
+				t0 := time.Now()
+				Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				return time.Since(t0)
+			}
+			gemmSetWorkers(b, 1) // restores the setting afterwards
+			call(1)
+			call(2) // start the helpers, size the buffers
+			var t1, t2 []time.Duration
+			for b.Loop() {
+				t1 = append(t1, call(1))
+				t2 = append(t2, call(2))
+			}
+			m1, m2 := gemmMedian(t1), gemmMedian(t2)
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+			b.ReportMetric(flops/m1.Seconds()/1e9, "GFLOP/s-t1")
+			b.ReportMetric(flops/m2.Seconds()/1e9, "GFLOP/s-t2")
+			b.ReportMetric(float64(m1)/float64(m2), "t2/t1")
+		})
+	}
+}
+
+// gemmMedian returns the median of d (which it sorts).
+func gemmMedian(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }

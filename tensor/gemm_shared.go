@@ -14,8 +14,9 @@ import (
 // The work is a fixed sequence of tasks, phase by phase: one phase per
 // (column block jc, k slice pc) of the sequential loops. A phase starts with
 // bTasks tasks that each pack a few B panels into the shared buffer, then has
-// one task per group of gemmGroup·MR rows, which packs those rows of A into
-// the worker's own buffer and sweeps them across every packed B panel. Tasks
+// row tasks: each takes a group of gemmGroup·MR rows (or, when C has few
+// row groups, a column part of one), packs those rows of A into the
+// worker's own buffer and sweeps them across the packed B panels. Tasks
 // are claimed in order from next; a row task waits until its phase's B is
 // packed, a packing task until the previous phase's row tasks no longer need
 // the buffer. Every wait is for tasks already claimed by a running worker,
@@ -23,7 +24,7 @@ import (
 // are busy elsewhere). Against the grid this packs A and B once each, not
 // once per part, and its small row tasks keep both workers busy to the end
 // when one of them is slowed (a noisy machine, another process): the last
-// task to finish is one 24-row task, not half of C.
+// task to finish is one small task, not half of C.
 //
 // Each element of C still sums its products with the same kernels, kc and
 // order as the sequential code, so the result is bitwise that of one worker.
@@ -39,7 +40,8 @@ type gemmShared struct {
 	slices   int // k slices per column block
 	bChunk   int // B panels packed by one packing task
 	bTasks   int // packing tasks per phase
-	rowTasks int // row tasks per phase
+	colParts int // column parts of a row group (see gemmRunShared)
+	rowTasks int // row tasks per phase: row groups × colParts
 	tasks    int // tasks in all phases
 
 	next     atomic.Int64 // the next task to claim
@@ -51,6 +53,13 @@ type gemmShared struct {
 
 // gemmSharedRows is the height of a row task: one asm.KernelN group.
 const gemmSharedRows = gemmGroup * gemmMR
+
+// gemmSharedTasks is how many row tasks per worker and phase the shared-B
+// scheme aims at.
+const gemmSharedTasks = 32
+
+// gemmSharedPartPanels is the fewest B panels in a column part of a row task.
+const gemmSharedPartPanels = 8
 
 var gemmShareds freeList[gemmShared]
 
@@ -70,7 +79,14 @@ func gemmRunShared(workers int, transA, transB bool, m, n, k int, alpha float32,
 	panels := s.nc / gemmNR
 	s.bChunk = (panels + 4*workers - 1) / (4 * workers) // about 4 packing tasks per worker
 	s.bTasks = (panels + s.bChunk - 1) / s.bChunk
-	s.rowTasks = (m + gemmSharedRows - 1) / gemmSharedRows
+	// Every worker should get about gemmSharedTasks row tasks, so that
+	// the one still running when the others run out of work is a small
+	// share of the call: a short, wide C has its row groups cut into
+	// column parts. Each part packs its rows of A again; at least
+	// gemmSharedPartPanels B panels per part keep that to a few percent.
+	groups := (m + gemmSharedRows - 1) / gemmSharedRows
+	s.colParts = max(1, min(panels/gemmSharedPartPanels, (gemmSharedTasks*workers+groups-1)/groups))
+	s.rowTasks = groups * s.colParts
 	s.tasks = (s.bTasks + s.rowTasks) * s.slices * ((n + s.nc - 1) / s.nc)
 	if cap(s.bp) < s.nc*s.kc {
 		s.bp = make([]float32, s.nc*s.kc)
@@ -116,17 +132,22 @@ func (s *gemmShared) runPart(int) {
 				ws.a = make([]float32, gemmSharedRows*s.kc)
 			}
 		}
-		r0 := (i - s.bTasks) * gemmSharedRows
+		g, part := (i-s.bTasks)/s.colParts, (i-s.bTasks)%s.colParts
+		r0 := g * gemmSharedRows
 		rows := min(gemmSharedRows, s.m-r0)
-		ap := ws.a[:(rows+gemmMR-1)/gemmMR*gemmMR*kb]
-		asm.PackA(ap, gemmAt(s.a, s.transA, r0, pc, s.lda), s.lda, s.transA, rows, kb, s.alpha)
-		tileBeta := float32(1)
-		if pc == 0 {
-			tileBeta = s.beta
-		}
-		c := s.c[r0*s.ldc+jc:]
-		for jr := 0; jr < nb; jr += gemmNR {
-			ws.block(tileBeta, kb, ap, s.bp[jr*kb:(jr+gemmNR)*kb], c[jr:], s.ldc, rows, min(gemmNR, nb-jr))
+		partCols := ((nb+gemmNR-1)/gemmNR + s.colParts - 1) / s.colParts * gemmNR
+		c0, c1 := part*partCols, min((part+1)*partCols, nb)
+		if c0 < c1 {
+			ap := ws.a[:(rows+gemmMR-1)/gemmMR*gemmMR*kb]
+			asm.PackA(ap, gemmAt(s.a, s.transA, r0, pc, s.lda), s.lda, s.transA, rows, kb, s.alpha)
+			tileBeta := float32(1)
+			if pc == 0 {
+				tileBeta = s.beta
+			}
+			c := s.c[r0*s.ldc+jc:]
+			for jr := c0; jr < c1; jr += gemmNR {
+				ws.block(tileBeta, kb, ap, s.bp[jr*kb:(jr+gemmNR)*kb], c[jr:], s.ldc, rows, min(gemmNR, nb-jr))
+			}
 		}
 		s.doneRows.Add(1)
 	}
