@@ -60,6 +60,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitInterrupted is the exit code of a command stopped by SIGINT or
+	// SIGTERM (128 + SIGINT, as shells report it).
+	exitInterrupted = 130
 )
 
 // usageError is a bad command line: exit code 2.
@@ -121,6 +124,9 @@ func runContext(ctx context.Context, e env, args []string) (code int) {
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "trm %s: %v\nRun 'trm help %s' for usage.\n", name, err, name)
 		return exitUsage
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintf(e.stderr, "trm %s: interrupted\n", name)
+		return exitInterrupted
 	default:
 		fmt.Fprintf(e.stderr, "trm %s: %v\n", name, err)
 		return exitFailure

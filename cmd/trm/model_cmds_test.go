@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -144,4 +146,25 @@ func TestInferEmbedded(t *testing.T) {
 	code, _, errOut = trmRun("infer", "--task", "sudoku9", "1 + 1")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "no model is shipped for task")
+}
+
+// TestTrainInterrupted: a training run stopped by a signal (here, a context
+// cancelled before it starts) saves its state, says how to continue, and
+// exits with code 130 without a raw "context canceled".
+func TestTrainInterrupted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := runContext(ctx, env{strings.NewReader(""), &out, &errb}, tinyTrainArgs(dir, "4"))
+	require.Equal(t, exitInterrupted, code, errb.String())
+	assert.Contains(t, errb.String(), "interrupted at step 0; saved to "+dir)
+	assert.Contains(t, errb.String(), "trm train: interrupted\n")
+	assert.NotContains(t, errb.String(), "context canceled")
+
+	code, _, errOut := trmRun("train", "--run", dir, "--resume", "--steps", "2")
+	require.Equal(t, 0, code, errOut)
+	ck, err := trm.LoadCheckpoint(trm.Run{Dir: dir}.ModelPath())
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), ck.Step)
 }
