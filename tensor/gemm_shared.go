@@ -115,7 +115,7 @@ func (s *gemmShared) runPart(int) {
 		jc, pc := ph/s.slices*s.nc, ph%s.slices*s.kc
 		nb, kb := min(s.nc, s.n-jc), min(s.kc, s.k-pc)
 		if i < s.bTasks {
-			// Pack B panels [q0, q1) of this phase once the row tasks
+			// Pack columns [c0, c1) of this phase's B once the row tasks
 			// of the previous phase are done with the buffer.
 			gemmWait(&s.doneRows, int64(ph*s.rowTasks))
 			c0, c1 := i*s.bChunk*gemmNR, min((i+1)*s.bChunk*gemmNR, nb)
