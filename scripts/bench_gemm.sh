@@ -26,12 +26,12 @@ for r in $(seq "$rounds"); do
 				'$1 ~ /^[0-9]+x/ { for (i = 1; i <= NF; i++) if ($i == "GFLOP/s") g = $(i-1); print r "\t" t "\topenblas\t" x " " $1 "\t" g }'
 		done
 		# The second run of each -count 2 pair is the steady state.
-		/tmp/trm-bench-tensor.test -test.run '^$' -test.bench "Gemm/.*/.*/t$t(grid)?\$" -test.benchtime 20x -test.count 2 |
+		/tmp/trm-bench-tensor.test -test.run '^$' -test.bench "Gemm/.*/.*/t$t\$" -test.benchtime 20x -test.count 2 |
 			awk -v r="$r" '/^BenchmarkGemm/ {
 				split($1, p, "/"); sub(/-[0-9]+$/, "", p[4]); th = substr(p[4], 2)
 				for (i = 1; i <= NF; i++) if ($i == "GFLOP/s") g = $(i-1)
 				key = p[2] " " p[3] " " th; n[key]++
-				if (n[key] == 2) { impl = "go"; if (th ~ /grid/) { impl = "go-grid"; th = 2 }; print r "\t" th "\t" impl "\t" p[2] " " p[3] "\t" g }
+				if (n[key] == 2) print r "\t" th "\tgo\t" p[2] " " p[3] "\t" g
 			}'
 	done
 done | tee /tmp/trm-bench-gemm.tsv
@@ -42,12 +42,10 @@ v = co.defaultdict(list)
 for r, t, impl, shape, g in rows:
     v[(shape, t, impl)].append(float(g))
 med = lambda k: st.median(v[k]) if v.get(k) else float("nan")
-print("\n# medians over rounds: shape | go t1 | openblas t1 | ratio t1 | go t2 | openblas t2 | ratio t2 | go t2/t1 | grid t2/t1")
+print("\n# medians over rounds: shape | go t1 | openblas t1 | ratio t1 | go t2 | openblas t2 | ratio t2 | go t2/t1 (min-max)")
 for shape in dict.fromkeys(s for s, _, _ in v):
-    g1, o1, g2, o2, gg = med((shape, "1", "go")), med((shape, "1", "openblas")), med((shape, "2", "go")), med((shape, "2", "openblas")), med((shape, "2", "go-grid"))
+    g1, o1, g2, o2 = med((shape, "1", "go")), med((shape, "1", "openblas")), med((shape, "2", "go")), med((shape, "2", "openblas"))
     # t2/t1 per round, then the median: both figures of a ratio come from one round
     per = [b / a for a, b in zip(v[(shape, "1", "go")], v[(shape, "2", "go")])]
-    pg = [b / a for a, b in zip(v[(shape, "1", "go")], v.get((shape, "2", "go-grid"), []))]
-    print(f"| {shape} | {g1:.1f} | {o1:.1f} | {g1/o1:.2f} | {g2:.1f} | {o2:.1f} | {g2/o2:.2f} | {st.median(per):.2f} ({min(per):.2f}–{max(per):.2f}) | " +
-          (f"{st.median(pg):.2f}" if pg else "–") + " |")
+    print(f"| {shape} | {g1:.1f} | {o1:.1f} | {g1/o1:.2f} | {g2:.1f} | {o2:.1f} | {g2/o2:.2f} | {st.median(per):.2f} ({min(per):.2f}–{max(per):.2f}) |")
 PY

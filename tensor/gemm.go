@@ -49,13 +49,7 @@ const (
 	gemmGroup = 4
 )
 
-// gemmSharedB turns on the shared-B parallel scheme (gemm_shared.go) for
-// calls with more than gemmMC rows; benchmarks turn it off to compare it
-// with the grid.
-var gemmSharedB = true
-
-// Parallel split of a call with at most gemmMC rows (taller ones use the
-// shared-B scheme of gemm_shared.go): a call is cut into parts (a grid of C sub-blocks, each a
+// Parallel split: a call is cut into parts (a grid of C sub-blocks, each a
 // whole sequential GEMM with its own packing) only when it is big enough;
 // the grid is picked by an estimated cost, in flop-equivalents, of the
 // slowest part.
@@ -84,12 +78,6 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
-	}
-	if alpha != 0 && k > 0 && m > gemmMC && gemmFlops(m, n, k) >= gemmParMinFlops {
-		if w := Workers(); w > 1 && gemmSharedB {
-			gemmRunShared(w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			return
-		}
 	}
 	g := gemmCalls.get()
 	*g = gemmCall{

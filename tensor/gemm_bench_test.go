@@ -13,9 +13,7 @@ import (
 // and on two ragged shapes of the small TRM-MLP models trained on a CPU
 // (sequence mixer of 9×9 Sudoku: batch 64 × hidden 64 rows, sequence 81,
 // SwiGLU width 256): the down projection, whose 81 columns leave a
-// one-column B panel, and a weight gradient with 81 rows. Shapes with more
-// than gemmMC rows also have t2grid: two workers splitting C into a grid of
-// independent sub-GEMMs instead of the shared-B scheme that Gemm uses.
+// one-column B panel, and a weight gradient with 81 rows.
 // Names are BenchmarkGemm/<NN|NT|TN>/<M>x<K>x<N>/t<workers>, the shape in the
 // M K N order of /work/shared/tools/openblas-sgemm so the two can be quoted
 // side by side:
@@ -62,21 +60,6 @@ func BenchmarkGemm(b *testing.B) {
 					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
-			if s.m <= gemmMC {
-				return
-			}
-			// t2grid: two workers on the grid of independent sub-GEMMs
-			// instead of the shared-B scheme, for comparison.
-			b.Run("t2grid", func(b *testing.B) {
-				gemmSetWorkers(b, 2)
-				gemmSharedB = false
-				defer func() { gemmSharedB = true }()
-				for b.Loop() {
-					Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
-				}
-				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
 		})
 	}
 }

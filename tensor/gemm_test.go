@@ -539,10 +539,10 @@ func TestGemmKernelGroups(t *testing.T) {
 	}
 }
 
-// gemmSharedCases take the shared-B parallel path (m > gemmMC and enough
-// work): several k slices, two column blocks, ragged row groups and ragged
-// B panels, every transpose, the three kinds of beta.
-var gemmSharedCases = []gemmCase{
+// gemmTallCases have more rows than one block (m > gemmMC) and enough work
+// to run in parallel: several k slices, two column blocks, ragged row
+// groups and ragged B panels, every transpose, the three kinds of beta.
+var gemmTallCases = []gemmCase{
 	{m: 251, n: 90, k: 1030, alpha: 1, beta: 0},                  // 3 k slices, ragged rows and B panel
 	{transA: true, m: 263, n: 3100, k: 40, alpha: -0.5, beta: 1}, // 2 column blocks
 	{transB: true, m: 400, n: 17, k: 600, alpha: 1, beta: -0.75}, // one full and one 1-wide B panel
@@ -550,13 +550,13 @@ var gemmSharedCases = []gemmCase{
 	{m: 24 * 11, n: 32, k: 700, alpha: 1, beta: 0}, // whole row groups, whole B panels
 }
 
-// TestGemmShared checks the shared-B scheme against the naive GEMM, with
-// guards around C, and bitwise against one worker for worker counts that
-// divide the tasks evenly and unevenly (8: more workers than this machine
-// has cores, so workers also wait for descheduled ones).
-func TestGemmShared(t *testing.T) {
+// TestGemmTallParallel checks parallel calls on several blocks of rows
+// against the naive GEMM, with guards around C, and bitwise against one
+// worker, for worker counts that split C evenly and unevenly (8: more
+// workers than this machine has cores).
+func TestGemmTallParallel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, tc := range gemmSharedCases {
+	for _, tc := range gemmTallCases {
 		t.Run(tc.String(), func(t *testing.T) {
 			require.Greater(t, tc.m, gemmMC)
 			require.GreaterOrEqual(t, gemmFlops(tc.m, tc.n, tc.k), float64(gemmParMinFlops))
@@ -578,28 +578,10 @@ func TestGemmShared(t *testing.T) {
 	}
 }
 
-// TestGemmSharedMatchesGrid checks that the shared-B scheme and the grid
-// give bitwise the same result.
-func TestGemmSharedMatchesGrid(t *testing.T) {
-	gemmSetWorkers(t, 3)
-	rng := rand.New(rand.NewPCG(15, 16))
-	for _, tc := range gemmSharedCases {
-		a, lda, b, ldb, c0, ldc := gemmOperands(rng, tc)
-		run := func(shared bool) []float32 {
-			gemmSharedB = shared
-			defer func() { gemmSharedB = true }()
-			c := slices.Clone(c0)
-			Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c[gemmGuardLen:], ldc)
-			return c
-		}
-		require.True(t, gemmSameBits(run(true), run(false)), "%v", tc)
-	}
-}
-
-// TestGemmSharedNested runs shared-B calls inside the parts of a parallel
-// job on the same pool, more of them than there are helpers: every wait
-// must still end.
-func TestGemmSharedNested(t *testing.T) {
+// TestGemmTallNested runs parallel calls on several blocks of rows inside
+// the parts of a parallel job on the same pool, more parts than there are
+// helpers: every wait must still end.
+func TestGemmTallNested(t *testing.T) {
 	gemmSetWorkers(t, 3)
 	rng := rand.New(rand.NewPCG(17, 18))
 	const m, n, k, parts = 300, 40, 200, 5
@@ -624,21 +606,6 @@ func TestGemmSharedNested(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
-		require.FailNow(t, "nested shared-B Gemm calls deadlocked")
+		require.FailNow(t, "nested parallel Gemm calls deadlocked")
 	}
-}
-
-func TestGemmSharedNoAllocs(t *testing.T) {
-	if gemmRaceEnabled {
-		t.Skip("allocation counts are meaningless under the race detector")
-	}
-	gemmSetWorkers(t, 2)
-	rng := rand.New(rand.NewPCG(19, 20))
-	tc := gemmCase{m: 300, n: 64, k: 128, alpha: 1, beta: 0}
-	a, lda, b, ldb, c, ldc := gemmOperands(rng, tc)
-	run := func() { Gemm(false, false, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c[gemmGuardLen:], ldc) }
-	for range 10 {
-		run()
-	}
-	assert.Zero(t, testing.AllocsPerRun(20, run))
 }
