@@ -17,8 +17,8 @@ func TestShippedArith(t *testing.T) {
 	data, ok := checkpoints.Lookup("arith")
 	require.True(t, ok)
 	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
-	assert.Equal(t, []string{"arith", "sudoku6"}, checkpoints.Tasks())
-	_, ok = checkpoints.Lookup("sudoku9")
+	assert.Equal(t, []string{"arith", "sudoku6", "sudoku9"}, checkpoints.Tasks())
+	_, ok = checkpoints.Lookup("maze")
 	assert.False(t, ok)
 
 	p, err := trm.DecodePredictor(data, "arith")
@@ -135,4 +135,36 @@ func TestShippedSudoku6(t *testing.T) {
 	}, got[0].Answer)
 	assert.Equal(t, "263514145263421635536421352146614352", digits, "got\n%s", got[0].Answer)
 	assert.NotContains(t, got[0].Answer, "not a solution")
+}
+
+func TestShippedSudoku9(t *testing.T) {
+	data, ok := checkpoints.Lookup("sudoku9")
+	require.True(t, ok)
+	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
+	p, err := trm.DecodePredictor(data, "sudoku9")
+	require.NoError(t, err)
+	if testing.Short() {
+		return
+	}
+	// A held-out puzzle: the first of trm gen --task sudoku9 --split test
+	// --n 1 --seed 7 (40 blanks).
+	p.Halt = trm.HaltFull
+	got, err := p.Predict(".1.5.3.6..5..........69731.6..78....82........4..321...9..756.3...4.985.......279")
+	require.NoError(t, err)
+	digits := strings.Map(func(r rune) rune {
+		if r >= '1' && r <= '9' {
+			return r
+		}
+		return -1
+	}, got[0].Answer)
+	assert.Equal(t, "917523468356841927482697315631784592829156734745932186198275643273469851564318279", digits, "got\n%s", got[0].Answer)
+
+	// 100 more held-out puzzles (measured on 1,000: 99.6% exact; one
+	// supervision step alone 85.4%).
+	res, err := trm.Evaluate(context.Background(), p.Model, p.Task, trm.EvalOptions{N: 100, Seed: 11})
+	require.NoError(t, err)
+	first, last := res.Curve[0].ExactAcc(), res.Curve[len(res.Curve)-1].ExactAcc()
+	t.Logf("100 held-out puzzles: exact %.2f after step 1, %.2f after step %d", first, last, len(res.Curve))
+	assert.GreaterOrEqual(t, res.Full.ExactAcc(), 0.95)
+	assert.Greater(t, last, first, "accuracy must rise with supervision steps")
 }

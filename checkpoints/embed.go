@@ -19,8 +19,16 @@ var arith []byte
 //go:embed sudoku6.safetensors
 var sudoku6 []byte
 
+// sudoku9 solves 9×9 Sudoku with 40 blanks (the sudoku9 task's default is
+// 50; the model's config records blanks=40): a TRM-MLP of 224,258
+// parameters (hidden 64, T = 2, n = 3, N_sup = 6) trained for 35 minutes
+// from sudoku9.config.json in this folder (see RESULTS.md).
+//
+//go:embed sudoku9.safetensors
+var sudoku9 []byte
+
 // models maps a task name to its shipped checkpoint.
-var models = map[string][]byte{"arith": arith, "sudoku6": sudoku6}
+var models = map[string][]byte{"arith": arith, "sudoku6": sudoku6, "sudoku9": sudoku9}
 
 // Lookup returns the shipped checkpoint (safetensors bytes, as written by
 // trm.SaveCheckpoint) for a task, and whether there is one. The bytes are

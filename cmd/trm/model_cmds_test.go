@@ -143,7 +143,7 @@ func TestInferEmbedded(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.True(t, strings.HasPrefix(out, "99999 + 1 = 100000\t(steps 4, "), out)
 
-	code, _, errOut = trmRun("infer", "--task", "sudoku9", "1 + 1")
+	code, _, errOut = trmRun("infer", "--task", "maze", "1 + 1")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "no model is shipped for task")
 }
