@@ -42,4 +42,14 @@
 //	same 8000 steps × 64 samples (4 min 11 s):    test 99.98%, carry chains 63.88%
 //	15,665 steps, the wall time (28 min 15 s) of
 //	  the official-halting run above, beside it:  test 100.00%, carry chains 93.25%
+//
+// # sudoku6.safetensors and sudoku9.safetensors: Sudoku
+//
+// TRM-MLP models (hidden 64, T = 2, n = 3, N_sup = 6) for 6×6 Sudoku with
+// 22 blanks (154,754 parameters, 99.9% exact on 1,000 held-out puzzles) and
+// 9×9 Sudoku with 40 blanks (224,258 parameters, 99.6%), each trained from
+// the config file beside it in 30 and 35 minutes on a shared 2-core
+// machine. The same networks without recursion, trained for the same time,
+// reach 95.3% and 57.8%. RESULTS.md at the repository root has the
+// commands, the per-step curves and harder test sets.
 package checkpoints
