@@ -1860,6 +1860,426 @@ update:
 	VZEROUPPER
 	RET
 
+// func kernelAVX512x1r1(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1r1(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 1×16 block
+	VPXORD Z0, Z0, Z0
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z1
+	VFMADD231PS.BCST (CX), Z1, Z0
+	VMOVUPS          64(DX), Z1
+	VFMADD231PS.BCST 24(CX), Z1, Z0
+	VMOVUPS          128(DX), Z1
+	VFMADD231PS.BCST 48(CX), Z1, Z0
+	VMOVUPS          192(DX), Z1
+	VFMADD231PS.BCST 72(CX), Z1, Z0
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z1
+	VFMADD231PS.BCST (CX), Z1, Z0
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] += acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512x1r2(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1r2(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 2×16 block
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VFMADD231PS.BCST 4(CX), Z2, Z1
+	VMOVUPS          64(DX), Z2
+	VFMADD231PS.BCST 24(CX), Z2, Z0
+	VFMADD231PS.BCST 28(CX), Z2, Z1
+	VMOVUPS          128(DX), Z2
+	VFMADD231PS.BCST 48(CX), Z2, Z0
+	VFMADD231PS.BCST 52(CX), Z2, Z1
+	VMOVUPS          192(DX), Z2
+	VFMADD231PS.BCST 72(CX), Z2, Z0
+	VFMADD231PS.BCST 76(CX), Z2, Z1
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VFMADD231PS.BCST 4(CX), Z2, Z1
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] += acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512x1r3(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1r3(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 3×16 block
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z3
+	VFMADD231PS.BCST (CX), Z3, Z0
+	VFMADD231PS.BCST 4(CX), Z3, Z1
+	VFMADD231PS.BCST 8(CX), Z3, Z2
+	VMOVUPS          64(DX), Z3
+	VFMADD231PS.BCST 24(CX), Z3, Z0
+	VFMADD231PS.BCST 28(CX), Z3, Z1
+	VFMADD231PS.BCST 32(CX), Z3, Z2
+	VMOVUPS          128(DX), Z3
+	VFMADD231PS.BCST 48(CX), Z3, Z0
+	VFMADD231PS.BCST 52(CX), Z3, Z1
+	VFMADD231PS.BCST 56(CX), Z3, Z2
+	VMOVUPS          192(DX), Z3
+	VFMADD231PS.BCST 72(CX), Z3, Z0
+	VFMADD231PS.BCST 76(CX), Z3, Z1
+	VFMADD231PS.BCST 80(CX), Z3, Z2
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z3
+	VFMADD231PS.BCST (CX), Z3, Z0
+	VFMADD231PS.BCST 4(CX), Z3, Z1
+	VFMADD231PS.BCST 8(CX), Z3, Z2
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] += acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512x1r4(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1r4(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 4×16 block
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z1
+	VFMADD231PS.BCST 8(CX), Z4, Z2
+	VFMADD231PS.BCST 12(CX), Z4, Z3
+	VMOVUPS          64(DX), Z4
+	VFMADD231PS.BCST 24(CX), Z4, Z0
+	VFMADD231PS.BCST 28(CX), Z4, Z1
+	VFMADD231PS.BCST 32(CX), Z4, Z2
+	VFMADD231PS.BCST 36(CX), Z4, Z3
+	VMOVUPS          128(DX), Z4
+	VFMADD231PS.BCST 48(CX), Z4, Z0
+	VFMADD231PS.BCST 52(CX), Z4, Z1
+	VFMADD231PS.BCST 56(CX), Z4, Z2
+	VFMADD231PS.BCST 60(CX), Z4, Z3
+	VMOVUPS          192(DX), Z4
+	VFMADD231PS.BCST 72(CX), Z4, Z0
+	VFMADD231PS.BCST 76(CX), Z4, Z1
+	VFMADD231PS.BCST 80(CX), Z4, Z2
+	VFMADD231PS.BCST 84(CX), Z4, Z3
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z1
+	VFMADD231PS.BCST 8(CX), Z4, Z2
+	VFMADD231PS.BCST 12(CX), Z4, Z3
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] += acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z3, Z3
+	VMOVUPS Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512x1r5(k int, ap []float32, bp []float32, c []float32, ldc int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·kernelAVX512x1r5(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ bp_base+32(FP), DX
+
+	// stride: bytes from one A panel to the next (k·MR·4)
+	LEAQ (AX)(AX*2), BX
+	SHLQ $0x03, BX
+
+	// prefetch the rows of C, which are written (and read, unless set) after the k loop
+	MOVQ       c_base+56(FP), BX
+	MOVQ       ldc+80(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+
+	// acc[r]: row r of the 5×16 block
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+
+	// k loop, 4 steps per iteration
+	MOVQ AX, BX
+	SHRQ $0x02, BX
+	JZ   remainder
+
+unrolled:
+	VMOVUPS          (DX), Z5
+	VFMADD231PS.BCST (CX), Z5, Z0
+	VFMADD231PS.BCST 4(CX), Z5, Z1
+	VFMADD231PS.BCST 8(CX), Z5, Z2
+	VFMADD231PS.BCST 12(CX), Z5, Z3
+	VFMADD231PS.BCST 16(CX), Z5, Z4
+	VMOVUPS          64(DX), Z5
+	VFMADD231PS.BCST 24(CX), Z5, Z0
+	VFMADD231PS.BCST 28(CX), Z5, Z1
+	VFMADD231PS.BCST 32(CX), Z5, Z2
+	VFMADD231PS.BCST 36(CX), Z5, Z3
+	VFMADD231PS.BCST 40(CX), Z5, Z4
+	VMOVUPS          128(DX), Z5
+	VFMADD231PS.BCST 48(CX), Z5, Z0
+	VFMADD231PS.BCST 52(CX), Z5, Z1
+	VFMADD231PS.BCST 56(CX), Z5, Z2
+	VFMADD231PS.BCST 60(CX), Z5, Z3
+	VFMADD231PS.BCST 64(CX), Z5, Z4
+	VMOVUPS          192(DX), Z5
+	VFMADD231PS.BCST 72(CX), Z5, Z0
+	VFMADD231PS.BCST 76(CX), Z5, Z1
+	VFMADD231PS.BCST 80(CX), Z5, Z2
+	VFMADD231PS.BCST 84(CX), Z5, Z3
+	VFMADD231PS.BCST 88(CX), Z5, Z4
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000100, DX
+	DECQ             BX
+	JNZ              unrolled
+
+remainder:
+	// the last k mod 4 steps
+	ANDQ $0x00000003, AX
+	JZ   update
+
+single:
+	VMOVUPS          (DX), Z5
+	VFMADD231PS.BCST (CX), Z5, Z0
+	VFMADD231PS.BCST 4(CX), Z5, Z1
+	VFMADD231PS.BCST 8(CX), Z5, Z2
+	VFMADD231PS.BCST 12(CX), Z5, Z3
+	VFMADD231PS.BCST 16(CX), Z5, Z4
+	ADDQ             $0x00000018, CX
+	ADDQ             $0x00000040, DX
+	DECQ             AX
+	JNZ              single
+
+update:
+	// C[r][0:16] += acc[r], row r at c + r*ldc
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VZEROUPPER
+	RET
+
 // func packA6AVX2(dst []float32, a []float32, lda int, kc int, alpha float32)
 // Requires: AVX, AVX2, SSE
 TEXT ·packA6AVX2(SB), NOSPLIT, $0-68

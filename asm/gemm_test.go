@@ -401,3 +401,46 @@ func TestKernelNPanics(t *testing.T) {
 	KernelNSet(panels, 0, nil, nil, c, NR) // k = 0: C = 0
 	assert.Equal(t, make([]float32, len(c)), c)
 }
+
+// TestKernelRows checks KernelRows for every row count against Kernel on
+// a full tile holding a copy of the rows: bitwise equal on the rows
+// computed, and C's slice ends right after row rows-1 with guards behind
+// it (and guards between the rows, past column NR), which must stay.
+func TestKernelRows(t *testing.T) {
+	r := newRand(41)
+	for rows := 1; rows <= MR; rows++ {
+		for _, k := range []int{1, 2, 3, 4, 5, 8, 13, 64, 257} {
+			for _, ldc := range []int{NR, NR + 3} {
+				ap := randBuffer(r, k*MR, rows%8, -1, 1)
+				bp := randBuffer(r, k*NR, k%8, -1, 1)
+				cb := newBuffer((rows-1)*ldc+NR, (rows+k)%8)
+				c := cb.s()
+				var tile [MR * NR]float32
+				for i := range rows {
+					for j := range NR {
+						c[i*ldc+j] = r.Float32()*2 - 1
+					}
+					copy(tile[i*NR:(i+1)*NR], c[i*ldc:i*ldc+NR])
+				}
+				Kernel(k, ap.s(), bp.s(), tile[:], NR)
+				KernelRows(rows, k, ap.s(), bp.s(), c, ldc)
+				for i := range rows {
+					for j := range NR {
+						if math.Float32bits(c[i*ldc+j]) != math.Float32bits(tile[i*NR+j]) {
+							require.Failf(t, "mismatch", "rows=%d k=%d ldc=%d: C[%d][%d] = %v, Kernel gives %v", rows, k, ldc, i, j, c[i*ldc+j], tile[i*NR+j])
+						}
+					}
+					for j := NR; j < ldc && i < rows-1; j++ {
+						require.Equal(t, uint32(guardBits), math.Float32bits(c[i*ldc+j]), "rows=%d k=%d: C[%d][%d] between rows was written", rows, k, i, j)
+					}
+				}
+				cb.check(t, "KernelRows c")
+				ap.check(t, "KernelRows ap")
+				bp.check(t, "KernelRows bp")
+			}
+		}
+	}
+	require.Panics(t, func() { KernelRows(0, 1, make([]float32, MR), make([]float32, NR), make([]float32, NR), NR) })
+	require.Panics(t, func() { KernelRows(MR+1, 1, make([]float32, MR), make([]float32, NR), make([]float32, MR*NR+NR), NR) })
+	require.Panics(t, func() { KernelRows(2, 1, make([]float32, MR), make([]float32, NR), make([]float32, NR+NR-1), NR) })
+}
