@@ -26,42 +26,6 @@ func Kernel(k int, ap, bp, c []float32, ldc int) {
 	kernel(k, ap, bp, c, ldc)
 }
 
-// KernelRows is Kernel on the first rows rows of the tile only
-// (1 ≤ rows ≤ MR): rows of C past them are neither read nor written, so c
-// may end just after row rows-1. ap is still a whole packed panel; its
-// values for the rows past rows are ignored. Each computed element is
-// bitwise what Kernel gives. The SGEMM uses it for the ragged last panel
-// of A, without copying C to a full tile.
-//
-// It panics unless 1 ≤ rows ≤ MR, k ≥ 0, len(ap) ≥ k*MR, len(bp) ≥ k*NR,
-// ldc ≥ NR and len(c) ≥ (rows-1)*ldc+NR.
-func KernelRows(rows, k int, ap, bp, c []float32, ldc int) {
-	if rows < 1 || rows > MR || k < 0 || len(ap) < k*MR || len(bp) < k*NR || ldc < NR || len(c) < (rows-1)*ldc+NR {
-		panic("asm: KernelRows: bad arguments")
-	}
-	if k == 0 {
-		return
-	}
-	if rows == MR {
-		kernel(k, ap, bp, c, ldc)
-		return
-	}
-	kernelRows(rows, k, ap, bp, c, ldc)
-}
-
-// kernelRowsTile implements KernelRows with the full-tile kernel on a copy
-// of the rows, where no kernel for fewer rows exists.
-func kernelRowsTile(rows, k int, ap, bp, c []float32, ldc int) {
-	var t [MR * NR]float32
-	for i := range rows {
-		copy(t[i*NR:(i+1)*NR], c[i*ldc:i*ldc+NR])
-	}
-	kernel(k, ap, bp, t[:], NR)
-	for i := range rows {
-		copy(c[i*ldc:i*ldc+NR], t[i*NR:(i+1)*NR])
-	}
-}
-
 // KernelN computes C += Ap·Bp for a (panels·MR)×NR block of C: panels
 // consecutive packed A panels against one packed B panel. It does what
 // panels calls of Kernel would do (panel q of ap, at ap[q*k*MR:], updates rows

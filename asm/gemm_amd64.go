@@ -14,26 +14,6 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 	kernelGeneric(k, ap, bp, c, ldc)
 }
 
-// kernelRows runs the AVX-512 kernels for 1 to 5 rows (see KernelRows).
-func kernelRows(rows, k int, ap, bp, c []float32, ldc int) {
-	if !useAVX512 {
-		kernelRowsTile(rows, k, ap, bp, c, ldc)
-		return
-	}
-	switch rows {
-	case 1:
-		kernelAVX512x1r1(k, ap, bp, c, ldc)
-	case 2:
-		kernelAVX512x1r2(k, ap, bp, c, ldc)
-	case 3:
-		kernelAVX512x1r3(k, ap, bp, c, ldc)
-	case 4:
-		kernelAVX512x1r4(k, ap, bp, c, ldc)
-	default:
-		kernelAVX512x1r5(k, ap, bp, c, ldc)
-	}
-}
-
 // kernelN runs the AVX-512 kernels on groups of 4 A panels (24×16 blocks),
 // then on the 1 to 3 panels left.
 // Every kernel does the same arithmetic per element, so the grouping does

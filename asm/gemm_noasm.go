@@ -7,11 +7,6 @@ func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
 	kernelNLoop(panels, k, ap, bp, c, ldc)
 }
 
-// kernelRows runs the generic kernel on a copy of the rows (see KernelRows).
-func kernelRows(rows, k int, ap, bp, c []float32, ldc int) {
-	kernelRowsTile(rows, k, ap, bp, c, ldc)
-}
-
 // kernelNSet is kernelN for KernelNSet.
 func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
 	kernelNSetLoop(panels, k, ap, bp, c, ldc)

@@ -57,36 +57,6 @@ func kernelAVX512x3set(k int, ap []float32, bp []float32, c []float32, ldc int)
 //go:noescape
 func kernelAVX512x4set(k int, ap []float32, bp []float32, c []float32, ldc int)
 
-// kernelAVX512x1r1 computes C += Ap·Bp for a 1×NR block: 1 consecutive A panels
-// of k·MR values each against one B panel; see KernelRows. k > 0.
-//
-//go:noescape
-func kernelAVX512x1r1(k int, ap []float32, bp []float32, c []float32, ldc int)
-
-// kernelAVX512x1r2 computes C += Ap·Bp for a 2×NR block: 1 consecutive A panels
-// of k·MR values each against one B panel; see KernelRows. k > 0.
-//
-//go:noescape
-func kernelAVX512x1r2(k int, ap []float32, bp []float32, c []float32, ldc int)
-
-// kernelAVX512x1r3 computes C += Ap·Bp for a 3×NR block: 1 consecutive A panels
-// of k·MR values each against one B panel; see KernelRows. k > 0.
-//
-//go:noescape
-func kernelAVX512x1r3(k int, ap []float32, bp []float32, c []float32, ldc int)
-
-// kernelAVX512x1r4 computes C += Ap·Bp for a 4×NR block: 1 consecutive A panels
-// of k·MR values each against one B panel; see KernelRows. k > 0.
-//
-//go:noescape
-func kernelAVX512x1r4(k int, ap []float32, bp []float32, c []float32, ldc int)
-
-// kernelAVX512x1r5 computes C += Ap·Bp for a 5×NR block: 1 consecutive A panels
-// of k·MR values each against one B panel; see KernelRows. k > 0.
-//
-//go:noescape
-func kernelAVX512x1r5(k int, ap []float32, bp []float32, c []float32, ldc int)
-
 // packA6AVX2 packs rows 0..5 of a (row stride lda), scaled by alpha, into one
 // MR-row panel of kc columns; kc is a multiple of 8.
 //

@@ -273,8 +273,8 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 // block updates a rows×nr block of C (rows ≤ gemmGroup·MR, nr ≤ NR) with
 // the A panels ap against the B panel bp, after scaling it by beta: the full
 // A panels in one asm.KernelN call (asm.KernelNSet when beta is 0, so C is
-// not read), a ragged last A panel with asm.KernelRows, and every panel of
-// a ragged B panel through edge.
+// not read), and what is left — a ragged last A panel, or every panel when
+// the B panel is ragged — through edge.
 func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, rows, nr int) {
 	ir := 0
 	if full := rows / gemmMR; nr == gemmNR && full > 0 {
@@ -289,15 +289,7 @@ func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, ro
 			asm.KernelN(full, k, ap, bp, c, ldc)
 		}
 	}
-	switch {
-	case ir == rows:
-	case nr == gemmNR:
-		// A ragged last A panel against a full B panel: the kernel
-		// for its rows, straight on C.
-		ct := c[ir*ldc:]
-		gemmScale(ct, ldc, rows-ir, nr, beta)
-		asm.KernelRows(rows-ir, k, ap[ir*k:], bp, ct, ldc)
-	default:
+	if ir < rows {
 		ws.edge(beta, k, ap[ir*k:], bp, c[ir*ldc:], ldc, rows-ir, nr)
 	}
 }

@@ -22,11 +22,8 @@ func genGemm() {
 	genKernel()
 	for _, set := range []bool{false, true} {
 		for _, panels := range avx512Panels {
-			genKernelAVX512(panels, mr, set)
+			genKernelAVX512(panels, set)
 		}
-	}
-	for rows := 1; rows < mr; rows++ {
-		genKernelAVX512(1, rows, false)
 	}
 	genPackA()
 	genPackAT()
@@ -123,9 +120,7 @@ const avx512Unroll = 4
 
 // genKernelAVX512 emits kernelAVX512x<panels> (or, with set,
 // kernelAVX512x<panels>set, which stores the block to C instead of adding
-// it: C is never read; with lastRows < MR, kernelAVX512x<panels>r<lastRows>,
-// which computes only the first lastRows rows of the last panel and leaves
-// the rows of C past them alone), the AVX-512 micro-kernel for
+// it: C is never read), the AVX-512 micro-kernel for
 // panels consecutive MR-row A panels (panel q at ap + q·k·MR) against one B
 // panel:
 //
@@ -137,14 +132,11 @@ const avx512Unroll = 4
 // (VFMADD231PS.BCST), so no register is spent on broadcasts. Every element
 // sums its products in the same order as kernelAVX2 (one fused multiply-add
 // per k step, into a zeroed accumulator, then one add to C).
-func genKernelAVX512(panels, lastRows int, set bool) {
-	rows := (panels-1)*mr + lastRows
+func genKernelAVX512(panels int, set bool) {
+	rows := panels * mr
 	name, op, see := fmt.Sprintf("kernelAVX512x%d", panels), "+=", "KernelN"
-	switch {
-	case set:
+	if set {
 		name, op, see = name+"set", "=", "KernelNSet"
-	case lastRows < mr:
-		name, see = fmt.Sprintf("%sr%d", name, lastRows), "KernelRows"
 	}
 	TEXT(name, NOSPLIT, "func(k int, ap, bp, c []float32, ldc int)")
 	Pragma("noescape")
@@ -206,9 +198,7 @@ func genKernelAVX512(panels, lastRows int, set bool) {
 		VMOVUPS(Mem{Base: bp, Disp: 4 * nr * u}, b)
 		for i := 0; i < mr; i++ {
 			for q := 0; q < panels; q++ {
-				if q*mr+i < rows {
-					VFMADD231PS_BCST(panel(q, 4*(mr*u+i)), b, acc[q*mr+i])
-				}
+				VFMADD231PS_BCST(panel(q, 4*(mr*u+i)), b, acc[q*mr+i])
 			}
 		}
 	}
