@@ -21,10 +21,7 @@ import (
 //	go test ./tensor -run '^$' -bench 'Gemm/NN/5184x512x1536' -benchtime 20x
 //	/work/shared/tools/openblas-sgemm -t 1 -x NN 5184 512 1536
 func BenchmarkGemm(b *testing.B) {
-	shapes := []struct {
-		trans   string
-		m, k, n int
-	}{
+	for _, s := range []gemmBenchShape{
 		{"NN", 512, 512, 512},
 		{"NN", 5184, 512, 1536},
 		{"NN", 776, 512, 3072},
@@ -34,34 +31,50 @@ func BenchmarkGemm(b *testing.B) {
 		{"TN", 512, 776, 3072},
 		{"NN", 4096, 256, 81},
 		{"TN", 81, 4096, 512},
-	}
-	for _, s := range shapes {
-		transA, transB := s.trans[0] == 'T', s.trans[1] == 'T'
-		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.trans, s.m, s.k, s.n), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 1))
-			lda, ldb := s.k, s.n
-			if transA {
-				lda = s.m
-			}
-			if transB {
-				ldb = s.k
-			}
-			a := gemmRandMatrix(rng, s.m, s.k, s.k) // same length either way
-			bm := gemmRandMatrix(rng, s.k, s.n, s.n)
-			c := make([]float32, s.m*s.n)
+	} {
+		b.Run(s.String(), func(b *testing.B) {
+			call := s.operands()
 			for _, w := range []int{1, 2} {
 				b.Run(fmt.Sprintf("t%d", w), func(b *testing.B) {
 					gemmSetWorkers(b, w)
 					b.ReportAllocs()
 					for b.Loop() {
-						Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+						call()
 					}
-					flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(s.flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
 		})
 	}
+}
+
+// gemmBenchShape is a benchmarked GEMM: C (m×n) = op(A)·op(B), op(A) m×k,
+// transposes named as in the openblas-sgemm tool (NN, NT, TN).
+type gemmBenchShape struct {
+	trans   string
+	m, k, n int
+}
+
+func (s gemmBenchShape) String() string { return fmt.Sprintf("%s/%dx%dx%d", s.trans, s.m, s.k, s.n) }
+
+func (s gemmBenchShape) flops() float64 { return 2 * float64(s.m) * float64(s.n) * float64(s.k) }
+
+// operands makes random A and B (seeded) and C for the shape and returns
+// one Gemm call on them (alpha 1, beta 0).
+func (s gemmBenchShape) operands() func() {
+	transA, transB := s.trans[0] == 'T', s.trans[1] == 'T'
+	rng := rand.New(rand.NewPCG(1, 1))
+	lda, ldb := s.k, s.n
+	if transA {
+		lda = s.m
+	}
+	if transB {
+		ldb = s.k
+	}
+	a := gemmRandMatrix(rng, s.m, s.k, s.k) // same length either way
+	bm := gemmRandMatrix(rng, s.k, s.n, s.n)
+	c := make([]float32, s.m*s.n)
+	return func() { Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n) }
 }
 
 // BenchmarkGemmScaling measures the speed-up of two workers over one with
@@ -71,35 +84,20 @@ func BenchmarkGemm(b *testing.B) {
 //
 //	go test ./tensor -run '^$' -bench GemmScaling -benchtime 100x
 func BenchmarkGemmScaling(b *testing.B) {
-	shapes := []struct {
-		trans   string
-		m, k, n int
-	}{
+	for _, s := range []gemmBenchShape{
 		{"NN", 512, 512, 512},
 		{"NN", 5184, 512, 1536},
 		{"NN", 776, 512, 3072},
 		{"NN", 776, 1536, 512},
 		{"NT", 776, 512, 3072},
 		{"TN", 512, 776, 3072},
-	}
-	for _, s := range shapes {
-		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.trans, s.m, s.k, s.n), func(b *testing.B) {
-			transA, transB := s.trans[0] == 'T', s.trans[1] == 'T'
-			rng := rand.New(rand.NewPCG(1, 1))
-			lda, ldb := s.k, s.n
-			if transA {
-				lda = s.m
-			}
-			if transB {
-				ldb = s.k
-			}
-			a := gemmRandMatrix(rng, s.m, s.k, s.k)
-			bm := gemmRandMatrix(rng, s.k, s.n, s.n)
-			c := make([]float32, s.m*s.n)
+	} {
+		b.Run(s.String(), func(b *testing.B) {
+			gemm := s.operands()
 			call := func(workers int) time.Duration {
 				SetWorkers(workers)
 				t0 := time.Now()
-				Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				gemm()
 				return time.Since(t0)
 			}
 			gemmSetWorkers(b, 1) // restores the setting afterwards
@@ -111,9 +109,8 @@ func BenchmarkGemmScaling(b *testing.B) {
 				t2 = append(t2, call(2))
 			}
 			m1, m2 := gemmMedian(t1), gemmMedian(t2)
-			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-			b.ReportMetric(flops/m1.Seconds()/1e9, "GFLOP/s-t1")
-			b.ReportMetric(flops/m2.Seconds()/1e9, "GFLOP/s-t2")
+			b.ReportMetric(s.flops()/m1.Seconds()/1e9, "GFLOP/s-t1")
+			b.ReportMetric(s.flops()/m2.Seconds()/1e9, "GFLOP/s-t2")
 			b.ReportMetric(float64(m1)/float64(m2), "t2/t1")
 		})
 	}

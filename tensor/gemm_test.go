@@ -577,35 +577,3 @@ func TestGemmTallParallel(t *testing.T) {
 		})
 	}
 }
-
-// TestGemmTallNested runs parallel calls on several blocks of rows inside
-// the parts of a parallel job on the same pool, more parts than there are
-// helpers: every wait must still end.
-func TestGemmTallNested(t *testing.T) {
-	gemmSetWorkers(t, 3)
-	rng := rand.New(rand.NewPCG(17, 18))
-	const m, n, k, parts = 300, 40, 200, 5
-	a, b := gemmRandMatrix(rng, m, k, k), gemmRandMatrix(rng, k, n, n)
-	want := make([]float32, m*n)
-	gemmNaive(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		job := &parGemmJob{a: a, b: b, m: m, n: n, k: k, c: make([][]float32, parts)}
-		for i := range job.c {
-			job.c[i] = make([]float32, m*n)
-		}
-		var task parTask
-		for range 3 {
-			task.run(job, parts, 2)
-			for i := range job.c {
-				assert.InDeltaSlice(t, want, job.c[i], 1e-3)
-			}
-		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		require.FailNow(t, "nested parallel Gemm calls deadlocked")
-	}
-}
