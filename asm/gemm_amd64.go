@@ -69,6 +69,43 @@ func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
 	}
 }
 
+// kernelNW runs the AVX-512 two-B-panel kernels on pairs of A panels
+// (12×32 blocks), then on the one panel left (6×32).
+func kernelNW(panels, k int, ap, bp, c []float32, ldc int) {
+	if !useAVX512 {
+		kernelNWLoop(panels, k, ap, bp, c, ldc)
+		return
+	}
+	for ; panels >= 2; panels -= 2 {
+		kernelAVX512x2w(k, ap, bp, c, ldc)
+		if panels > 2 {
+			ap = ap[2*k*MR:]
+			c = c[2*MR*ldc:]
+		}
+	}
+	if panels == 1 {
+		kernelAVX512x1w(k, ap, bp, c, ldc)
+	}
+}
+
+// kernelNWSet is kernelNW for KernelNWSet.
+func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
+	if !useAVX512 {
+		kernelNWSetLoop(panels, k, ap, bp, c, ldc)
+		return
+	}
+	for ; panels >= 2; panels -= 2 {
+		kernelAVX512x2wset(k, ap, bp, c, ldc)
+		if panels > 2 {
+			ap = ap[2*k*MR:]
+			c = c[2*MR*ldc:]
+		}
+	}
+	if panels == 1 {
+		kernelAVX512x1wset(k, ap, bp, c, ldc)
+	}
+}
+
 // packA hands the full MR-row panels to the AVX2 packers (gemm_amd64.s) and
 // packs the columns past the last multiple of 8 (untransposed A) and a
 // ragged last panel with the generic code. PackA has checked the bounds:

@@ -21,6 +21,16 @@ func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
 	kernelNSetLoop(panels, k, ap, bp, c, ldc)
 }
 
+// kernelNW runs the NEON KernelN on each B panel (see KernelNW).
+func kernelNW(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNWLoop(panels, k, ap, bp, c, ldc)
+}
+
+// kernelNWSet is kernelNW for KernelNWSet.
+func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNWSetLoop(panels, k, ap, bp, c, ldc)
+}
+
 // GemmImpl reports the implementation of the SGEMM micro-kernels: the same
 // as Impl on arm64.
 func GemmImpl() string { return Impl() }

@@ -46,6 +46,27 @@ func kernelNGeneric(panels, k int, ap, bp, c []float32, ldc int) {
 	}
 }
 
+// kernelNWLoop runs the dispatched KernelN on each of the two B panels in
+// turn (see KernelNW): the implementation of KernelNW wherever no wider
+// kernel exists.
+func kernelNWLoop(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelN(panels, k, ap, bp, c, ldc)
+	kernelN(panels, k, ap, bp[k*NR:], c[NR:], ldc)
+}
+
+// kernelNWSetLoop is kernelNWLoop for KernelNWSet.
+func kernelNWSetLoop(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNSet(panels, k, ap, bp, c, ldc)
+	kernelNSet(panels, k, ap, bp[k*NR:], c[NR:], ldc)
+}
+
+// kernelNWGeneric is kernelNGeneric on each of the two B panels: the test
+// oracle of KernelNW.
+func kernelNWGeneric(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNGeneric(panels, k, ap, bp, c, ldc)
+	kernelNGeneric(panels, k, ap, bp[k*NR:], c[NR:], ldc)
+}
+
 // packAGeneric packs alpha·op(A) into MR-row panels (see PackA). Full
 // panels of untransposed A read the MR source rows side by side; transposed
 // A gives each panel column as a contiguous run of a row of a.

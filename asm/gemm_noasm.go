@@ -12,6 +12,16 @@ func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
 	kernelNSetLoop(panels, k, ap, bp, c, ldc)
 }
 
+// kernelNW loops the generic kernel (see KernelNW).
+func kernelNW(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNWLoop(panels, k, ap, bp, c, ldc)
+}
+
+// kernelNWSet is kernelNW for KernelNWSet.
+func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNWSetLoop(panels, k, ap, bp, c, ldc)
+}
+
 // GemmImpl reports the implementation of the SGEMM micro-kernels: always
 // "generic" without assembly.
 func GemmImpl() string { return "generic" }

@@ -264,118 +264,137 @@ func TestKernelPacked(t *testing.T) {
 	}
 }
 
-// kernelNCase runs KernelN with panels A panels and kernelNGeneric on the
-// same random panels and a C block with row stride ldc, and compares them.
-// As in kernelCase, the C buffer has NaN guards around it and between the
-// rows. It also checks that KernelN is bitwise equal to panels calls of
-// Kernel, as documented.
-func kernelNCase(t *testing.T, r *rand.Rand, panels, k, ldc, off int, lo, hi float32) {
+// kernelNCase runs KernelN (bpanels = 1) or KernelNW (bpanels = 2) with
+// panels A panels, and the generic oracle, on the same random panels and a C
+// block with row stride ldc, and compares them. As in kernelCase, the C
+// buffer has NaN guards around it and between the rows. It also checks that
+// the result is bitwise equal to one call of Kernel per pair of panels, as
+// documented, and the same for the Set variant on a NaN-filled block.
+func kernelNCase(t *testing.T, r *rand.Rand, panels, bpanels, k, ldc, off int, lo, hi float32) {
 	t.Helper()
-	rows := panels * MR
+	name, run, set, oracle := "KernelN", KernelN, KernelNSet, kernelNGeneric
+	if bpanels == 2 {
+		name, run, set, oracle = "KernelNW", KernelNW, KernelNWSet, kernelNWGeneric
+	}
+	rows, cols := panels*MR, bpanels*NR
 	ab := randBuffer(r, panels*k*MR, off, lo, hi)
-	bb := randBuffer(r, k*NR, (off+5)%8, lo, hi)
-	cb := newBuffer((rows-1)*ldc+NR, (off+2)%8)
+	bb := randBuffer(r, bpanels*k*NR, (off+5)%8, lo, hi)
+	cb := newBuffer((rows-1)*ldc+cols, (off+2)%8)
 	ap, bp, c := ab.s(), bb.s(), cb.s()
 	for i := 0; i < rows; i++ {
-		for j := 0; j < NR; j++ {
+		for j := 0; j < cols; j++ {
 			c[i*ldc+j] = lo + (hi-lo)*r.Float32()
 		}
 	}
-	want := clone(c)
-	kernelNGeneric(panels, k, ap, bp, want, ldc)
-	loop := clone(c)
-	for q := 0; q < panels; q++ {
-		Kernel(k, ap[q*k*MR:], bp, loop[q*MR*ldc:], ldc)
+	// kernels calls Kernel on each pair of panels of c.
+	kernels := func(c []float32) {
+		for q := 0; q < panels; q++ {
+			for h := 0; h < bpanels; h++ {
+				Kernel(k, ap[q*k*MR:], bp[h*k*NR:], c[q*MR*ldc+h*NR:], ldc)
+			}
+		}
 	}
+	want := clone(c)
+	oracle(panels, k, ap, bp, want, ldc)
+	loop := clone(c)
+	kernels(loop)
 	c0 := clone(c)
-	KernelN(panels, k, ap, bp, c, ldc)
+	run(panels, k, ap, bp, c, ldc)
 
 	for i := 0; i < rows; i++ {
 		q, iq := i/MR, i%MR
 		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
 			at := i*ldc + j
-			if j >= NR {
+			if j >= cols {
 				if math.Float32bits(c[at]) != guardBits {
-					require.Failf(t, "mismatch", "panels=%d k=%d ldc=%d: C[%d][%d] (between rows) was written", panels, k, ldc, i, j)
+					require.Failf(t, "mismatch", "%s panels=%d k=%d ldc=%d: C[%d][%d] (between rows) was written", name, panels, k, ldc, i, j)
 				}
 				continue
 			}
 			if math.Float32bits(c[at]) != math.Float32bits(loop[at]) {
-				require.Failf(t, "mismatch", "panels=%d k=%d ldc=%d off=%d: C[%d][%d] = %v, Kernel gives %v", panels, k, ldc, off, i, j, c[at], loop[at])
+				require.Failf(t, "mismatch", "%s panels=%d k=%d ldc=%d off=%d: C[%d][%d] = %v, Kernel gives %v", name, panels, k, ldc, off, i, j, c[at], loop[at])
 			}
+			h, jh := j/NR, j%NR
 			scale := abs(c0[at])
 			for p := 0; p < k; p++ {
-				scale += abs(ap[q*k*MR+p*MR+iq] * bp[p*NR+j])
+				scale += abs(ap[q*k*MR+p*MR+iq] * bp[h*k*NR+p*NR+jh])
 			}
 			if !near(c[at], want[at], scale, float64(k+2)) {
-				require.Failf(t, "mismatch", "panels=%d k=%d ldc=%d off=%d: C[%d][%d] = %v, want %v", panels, k, ldc, off, i, j, c[at], want[at])
+				require.Failf(t, "mismatch", "%s panels=%d k=%d ldc=%d off=%d: C[%d][%d] = %v, want %v", name, panels, k, ldc, off, i, j, c[at], want[at])
 			}
 		}
 	}
-	ab.check(t, "KernelN ap")
-	bb.check(t, "KernelN bp")
-	cb.check(t, "KernelN c")
+	ab.check(t, name+" ap")
+	bb.check(t, name+" bp")
+	cb.check(t, name+" c")
 
-	// KernelNSet: the block starts as NaN, which must not propagate; the
-	// result is bitwise that of Kernel on a zeroed block.
+	// The Set variant: the block starts as NaN, which must not propagate;
+	// the result is bitwise that of Kernel on a zeroed block.
 	zero := clone(c)
 	for i := 0; i < rows; i++ {
-		for j := 0; j < NR; j++ {
+		for j := 0; j < cols; j++ {
 			zero[i*ldc+j] = 0
 			c[i*ldc+j] = float32(math.NaN())
 		}
 	}
-	for q := 0; q < panels; q++ {
-		Kernel(k, ap[q*k*MR:], bp, zero[q*MR*ldc:], ldc)
-	}
-	KernelNSet(panels, k, ap, bp, c, ldc)
+	kernels(zero)
+	set(panels, k, ap, bp, c, ldc)
 	for at := range c {
 		if math.Float32bits(c[at]) != math.Float32bits(zero[at]) {
-			require.Failf(t, "mismatch", "KernelNSet panels=%d k=%d ldc=%d off=%d: c[%d] = %v, want %v", panels, k, ldc, off, at, c[at], zero[at])
+			require.Failf(t, "mismatch", "%sSet panels=%d k=%d ldc=%d off=%d: c[%d] = %v, want %v", name, panels, k, ldc, off, at, c[at], zero[at])
 		}
 	}
-	cb.check(t, "KernelNSet c")
+	cb.check(t, name+"Set c")
 }
 
 func TestKernelN(t *testing.T) {
 	t.Logf("GemmImpl() = %q", GemmImpl())
 	r := newRand(26)
-	for panels := 1; panels <= 9; panels++ {
-		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 256} {
-			for _, ldc := range []int{NR, NR + 1, 37} {
-				kernelNCase(t, r, panels, k, ldc, (panels+k+ldc)%8, -1, 1)
+	for _, bpanels := range []int{1, 2} {
+		for panels := 1; panels <= 9; panels++ {
+			for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 256} {
+				for _, ldc := range []int{bpanels * NR, bpanels*NR + 1, 37} {
+					kernelNCase(t, r, panels, bpanels, k, ldc, (panels+k+ldc)%8, -1, 1)
+				}
 			}
 		}
+		for off := 0; off < 8; off++ {
+			kernelNCase(t, r, 4, bpanels, 13, bpanels*NR+off, off, -2, 2)
+		}
+		kernelNCase(t, r, 5, bpanels, 50, 40, 3, 1e3, 1e4)
 	}
-	for off := 0; off < 8; off++ {
-		kernelNCase(t, r, 4, 13, NR+off, off, -2, 2)
-	}
-	kernelNCase(t, r, 5, 50, 20, 3, 1e3, 1e4)
 }
 
 // TestKernelNExact uses small integers, for which every product and sum is
-// exact in float32: KernelN must agree bitwise with the reference.
+// exact in float32: KernelN and KernelNW must agree bitwise with the
+// reference.
 func TestKernelNExact(t *testing.T) {
 	r := newRand(27)
-	for panels := 1; panels <= 6; panels++ {
-		for _, k := range []int{1, 4, 5, 37} {
-			ap := make([]float32, panels*k*MR)
-			bp := make([]float32, k*NR)
-			for i := range ap {
-				ap[i] = float32(r.IntN(9) - 4)
+	for _, bpanels := range []int{1, 2} {
+		run, oracle := KernelN, kernelNGeneric
+		if bpanels == 2 {
+			run, oracle = KernelNW, kernelNWGeneric
+		}
+		for panels := 1; panels <= 6; panels++ {
+			for _, k := range []int{1, 4, 5, 37} {
+				ap := make([]float32, panels*k*MR)
+				bp := make([]float32, bpanels*k*NR)
+				for i := range ap {
+					ap[i] = float32(r.IntN(9) - 4)
+				}
+				for i := range bp {
+					bp[i] = float32(r.IntN(9) - 4)
+				}
+				ldc := bpanels*NR + 3
+				c := make([]float32, (panels*MR-1)*ldc+bpanels*NR)
+				for i := range c {
+					c[i] = float32(r.IntN(100))
+				}
+				want := clone(c)
+				oracle(panels, k, ap, bp, want, ldc)
+				run(panels, k, ap, bp, c, ldc)
+				require.Equal(t, want, c, "bpanels=%d panels=%d k=%d", bpanels, panels, k)
 			}
-			for i := range bp {
-				bp[i] = float32(r.IntN(9) - 4)
-			}
-			ldc := NR + 3
-			c := make([]float32, (panels*MR-1)*ldc+NR)
-			for i := range c {
-				c[i] = float32(r.IntN(100))
-			}
-			want := clone(c)
-			kernelNGeneric(panels, k, ap, bp, want, ldc)
-			KernelN(panels, k, ap, bp, c, ldc)
-			require.Equal(t, want, c, "panels=%d k=%d", panels, k)
 		}
 	}
 }
@@ -399,5 +418,26 @@ func TestKernelNPanics(t *testing.T) {
 	assert.Panics(t, func() { KernelNSet(panels, k, ap, bp, c[1:], NR) })
 	c[0] = 5
 	KernelNSet(panels, 0, nil, nil, c, NR) // k = 0: C = 0
+	assert.Equal(t, make([]float32, len(c)), c)
+}
+
+func TestKernelNWPanics(t *testing.T) {
+	const panels, k, ldc = 3, 3, 2 * NR
+	ap, bp := make([]float32, panels*k*MR), make([]float32, 2*k*NR)
+	c := make([]float32, (panels*MR-1)*ldc+2*NR)
+	assert.NotPanics(t, func() { KernelNW(panels, k, ap, bp, c, ldc) })
+	assert.NotPanics(t, func() { KernelNW(panels, 0, nil, nil, c, ldc) })
+	assert.Panics(t, func() { KernelNW(0, k, ap, bp, c, ldc) })
+	assert.Panics(t, func() { KernelNW(panels, -1, ap, bp, c, ldc) })
+	assert.Panics(t, func() { KernelNW(panels, k, ap[1:], bp, c, ldc) })
+	assert.Panics(t, func() { KernelNW(panels, k, ap, bp[1:], c, ldc) })
+	assert.Panics(t, func() { KernelNW(panels, k, ap, bp, c[1:], ldc) })
+	assert.Panics(t, func() { KernelNW(panels, k, ap, bp, c, ldc-1) })
+	assert.Panics(t, func() { KernelNW(panels+1, k, ap, bp, c, ldc) })
+	assert.Panics(t, func() { KernelNWSet(0, k, ap, bp, c, ldc) })
+	assert.Panics(t, func() { KernelNWSet(panels, k, ap, bp[1:], c, ldc) })
+	assert.Panics(t, func() { KernelNWSet(panels, k, ap, bp, c[1:], ldc) })
+	c[0], c[NR] = 5, 6
+	KernelNWSet(panels, 0, nil, nil, c, ldc) // k = 0: C = 0
 	assert.Equal(t, make([]float32, len(c)), c)
 }

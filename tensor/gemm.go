@@ -9,44 +9,54 @@ import (
 // pc); for each, op(B)[pc:pc+kc, jc:jc+nc] is packed into NR-column panels
 // (the whole block, for L3). Rows are cut into blocks of at most gemmMC
 // (loop ic); alpha·op(A)[ic:ic+mc, pc:pc+kc] is packed into MR-row panels.
-// The micro-kernel then sweeps the block: gemmGroup A panels at a time (loop
-// ir; a 24×kc sliver of A, which stays in L1), each against every B panel in
-// turn (loop jr), in one asm.KernelN call per B panel (a 24×16 register tile
-// with AVX-512; four 6×16 tiles otherwise). The B block is packed by one
-// PackB call before the sweep: measured no slower than packing each panel
-// just before its first use, and it leaves PackB free to pick the order in
-// which it reads op(B). When all of m fits in one block of rows (m ≤
-// gemmMC, e.g. 97 sequence positions), A is packed first and each B panel
-// is packed just before it meets all of A instead (loop jr outside loop
-// ir): the panel is then used while it is in L1, rather than written to
-// and read back from L3 once per A sliver (NN 97×512×3072: about 0.95–1.05×
-// OpenBLAS instead of 0.83×).
+// The micro-kernel then sweeps the block: two A panels at a time (loop ir;
+// a 12×kc sliver of A, which stays in L1), each against every pair of B
+// panels in turn (loop jr), in one asm.KernelNW call per pair (a 12×32
+// register tile with AVX-512; four 6×16 tiles otherwise). The B block is
+// packed by one PackB call before the sweep: measured no slower than packing
+// each panel just before its first use, and it leaves PackB free to pick
+// the order in which it reads op(B). When all of m fits in one block of rows
+// (m ≤ gemmMC, e.g. 97 sequence positions), A is packed first and each pair
+// of B panels is packed just before it meets all of A instead (loop jr
+// outside loop ir): the pair is then used while it is in cache, rather than
+// written to and read back from L3 once per A sliver (NN 97×512×3072: about
+// 0.95–1.05× OpenBLAS instead of 0.83×, with the earlier 24×16 tile).
+//
+// The 12×32 tile replaced a 24×16 one (asm.KernelN on four A panels), which
+// needs one load per FMA (the B row, then every A value as an embedded
+// broadcast): more than this CPU's two loads per cycle sustain beside two
+// FMAs. The 12×32 tile loads 14 values per 24 FMAs, and its A sliver (24 KiB
+// at kc = 512) leaves half of L1 for the B panels; it measured 4–10% faster
+// on every benchmarked shape (BENCHMARKS.md).
 //
 // With the wide AVX-512 tile, this order (A sliver fixed, B panels
 // streaming, as OpenBLAS does) measured faster than the other one (B panel
 // fixed in L1, A panels streaming from L2: about 150–165 against 170–180
-// GFLOP/s on NN 5184×512×1536, one thread): each row of C is then visited
-// left to right, a stream the hardware prefetcher follows, instead of one
-// cache line per row of a 24-row strip at a time.
+// GFLOP/s on NN 5184×512×1536, one thread, with the 24×16 tile): each row of
+// C is then visited left to right, a stream the hardware prefetcher
+// follows, instead of one cache line per row of a strip at a time.
 //
 // Block sizes are balanced (k = 776 gives two slices of 388, not one of 512
 // and a sliver), and kc depends on k alone, so every element of C sums its
-// products in the same order whatever the split of C among workers. kc =
-// 512 keeps one pass over C for k = 512 and the A sliver (24×512×4 B =
-// 48 KiB) in this CPU's L1; kc from 256 to 512, mc from 96 to 480 and nc from
-// 512 to 3072 all measured within a few percent, which the machine's noise
-// does not resolve.
+// products in the same order whatever the split of C among workers (and
+// whichever kernel computes it: they all do one FMA per k step into a zeroed
+// accumulator, then one add to C). kc = 512 keeps one pass over C for
+// k = 512; kc from 256 to 512, mc from 96 to 480 and nc from 512 to 3072 all
+// measured within a few percent with the 24×16 tile, which the machine's
+// noise does not resolve.
 const (
 	gemmMR = asm.MR
 	gemmNR = asm.NR
 
-	gemmKC = 512  // A sliver: gemmGroup·MR×kc·4 B = 48 KiB, in L1
-	gemmMC = 240  // mc×kc·4 B = 480 KiB of packed A (10 slivers) in L2
+	gemmKC = 512  // A sliver: gemmRows×kc·4 B = 24 KiB, in L1
+	gemmMC = 240  // mc×kc·4 B = 480 KiB of packed A (20 slivers) in L2
 	gemmNC = 3072 // kc×nc·4 B = 6 MiB of packed B in L3
 
-	// gemmGroup is how many A panels one asm.KernelN call takes: the
-	// AVX-512 kernel's 24×16 register tile.
-	gemmGroup = 4
+	// gemmRows×gemmCols is the block of C one asm.KernelNW call updates:
+	// two A panels against two B panels, the AVX-512 kernel's 12×32
+	// register tile.
+	gemmRows = 2 * gemmMR
+	gemmCols = 2 * gemmNR
 )
 
 // Parallel split: a call is cut into parts (a grid of C sub-blocks, each a
@@ -201,7 +211,7 @@ func gemmFlops(m, n, k int) float64 {
 // gemmWorkspace holds one goroutine's packing buffers and edge tile.
 type gemmWorkspace struct {
 	a, b []float32
-	tile [gemmGroup * gemmMR * gemmNR]float32
+	tile [gemmRows * gemmNR]float32
 }
 
 var gemmWorkspaces freeList[gemmWorkspace]
@@ -217,14 +227,14 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 		return
 	}
 	kc := gemmBlock(k, gemmKC, 1)
-	mc := gemmBlock(m, gemmMC, gemmGroup*gemmMR) // whole KernelN groups but for the last block
+	mc := gemmBlock(m, gemmMC, gemmRows) // whole slivers but for the last block
 	nc := gemmBlock(n, gemmNC, gemmNR)
 	if cap(ws.a) < mc*kc {
 		ws.a = make([]float32, mc*kc)
 	}
 	bLen := nc * kc
 	if m <= mc {
-		bLen = gemmNR * kc // one B panel at a time (see below)
+		bLen = gemmCols * kc // one pair of B panels at a time (see below)
 	}
 	if cap(ws.b) < bLen {
 		ws.b = make([]float32, bLen)
@@ -238,17 +248,16 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 				tileBeta = beta
 			}
 			if m <= mc {
-				// One block of rows: pack A once, then pack each B panel
-				// just before it meets all of A, while it is in L1.
+				// One block of rows: pack A once, then pack each pair of
+				// B panels just before it meets all of A.
 				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, 0, pc, lda), lda, transA, m, kb, alpha)
-				for jr := 0; jr < nb; jr += gemmNR {
-					nr := min(gemmNR, nb-jr)
-					bp := ws.b[:gemmNR*kb]
-					asm.PackB(bp, gemmAt(b, transB, pc, jc+jr, ldb), ldb, transB, kb, nr)
-					for ir := 0; ir < m; ir += gemmGroup * gemmMR {
-						rows := min(gemmGroup*gemmMR, m-ir)
-						ap := ws.a[ir*kb : ir*kb+(rows+gemmMR-1)/gemmMR*gemmMR*kb] // panels ir/MR...
-						ws.block(tileBeta, kb, ap, bp, c[ir*ldc+jc+jr:], ldc, rows, nr)
+				for jr := 0; jr < nb; jr += gemmCols {
+					cols := min(gemmCols, nb-jr)
+					bp := ws.b[:gemmCols*kb]
+					asm.PackB(bp, gemmAt(b, transB, pc, jc+jr, ldb), ldb, transB, kb, cols)
+					for ir := 0; ir < m; ir += gemmRows {
+						rows := min(gemmRows, m-ir)
+						ws.block(tileBeta, kb, ws.a[ir*kb:], bp, c[ir*ldc+jc+jr:], ldc, rows, cols)
 					}
 				}
 				continue
@@ -257,12 +266,11 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, ic, pc, lda), lda, transA, mb, kb, alpha)
-				for ir := 0; ir < mb; ir += gemmGroup * gemmMR {
-					rows := min(gemmGroup*gemmMR, mb-ir)
-					ap := ws.a[ir*kb : ir*kb+(rows+gemmMR-1)/gemmMR*gemmMR*kb] // panels ir/MR...
-					for jr := 0; jr < nb; jr += gemmNR {
-						bp := ws.b[jr*kb : (jr+gemmNR)*kb] // panel jr/NR
-						ws.block(tileBeta, kb, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmNR, nb-jr))
+				for ir := 0; ir < mb; ir += gemmRows {
+					rows := min(gemmRows, mb-ir)
+					ap := ws.a[ir*kb:] // panels ir/MR...
+					for jr := 0; jr < nb; jr += gemmCols {
+						ws.block(tileBeta, kb, ap, ws.b[jr*kb:], c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmCols, nb-jr))
 					}
 				}
 			}
@@ -270,32 +278,41 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 	}
 }
 
-// block updates a rows×nr block of C (rows ≤ gemmGroup·MR, nr ≤ NR) with
-// the A panels ap against the B panel bp, after scaling it by beta: the full
-// A panels in one asm.KernelN call (asm.KernelNSet when beta is 0, so C is
-// not read), and what is left — a ragged last A panel, or every panel when
-// the B panel is ragged — through edge.
-func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, rows, nr int) {
-	ir := 0
-	if full := rows / gemmMR; nr == gemmNR && full > 0 {
-		ir = full * gemmMR
+// block updates a rows×cols block of C (rows ≤ gemmRows, cols ≤ gemmCols)
+// with the A panels ap against the B panels bp, after scaling it by beta.
+// The full A panels meet the full B panels in one asm.KernelNW call (two B
+// panels) or asm.KernelN call (one), the Set variant when beta is 0, so C is
+// not read; what is left — the rows of a ragged last A panel, and a ragged
+// last B panel — goes through edge.
+func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, rows, cols int) {
+	fa, fb := rows/gemmMR, cols/gemmNR // full A and B panels
+	done := 0                          // rows of the full B panels done by the kernel
+	if fa > 0 && fb > 0 {
+		done = fa * gemmMR
+		kernel, set := asm.KernelN, asm.KernelNSet
+		if fb == 2 {
+			kernel, set = asm.KernelNW, asm.KernelNWSet
+		}
 		switch beta {
 		case 0:
-			asm.KernelNSet(full, k, ap, bp, c, ldc)
+			set(fa, k, ap, bp, c, ldc)
 		case 1:
-			asm.KernelN(full, k, ap, bp, c, ldc)
+			kernel(fa, k, ap, bp, c, ldc)
 		default:
-			gemmScale(c, ldc, ir, nr, beta)
-			asm.KernelN(full, k, ap, bp, c, ldc)
+			gemmScale(c, ldc, done, fb*gemmNR, beta)
+			kernel(fa, k, ap, bp, c, ldc)
 		}
 	}
-	if ir < rows {
-		ws.edge(beta, k, ap[ir*k:], bp, c[ir*ldc:], ldc, rows-ir, nr)
+	for h := 0; h < fb && done < rows; h++ {
+		ws.edge(beta, k, ap[done*k:], bp[h*k*gemmNR:], c[done*ldc+h*gemmNR:], ldc, rows-done, gemmNR)
+	}
+	if cols > fb*gemmNR {
+		ws.edge(beta, k, ap, bp[fb*k*gemmNR:], c[fb*gemmNR:], ldc, rows, cols-fb*gemmNR)
 	}
 }
 
 // edge computes C = beta·C + Ap·Bp on a rows×nr corner block of C
-// (rows ≤ gemmGroup·MR, nr ≤ NR) through the workspace tile, so nothing
+// (rows ≤ gemmRows, nr ≤ NR) through the workspace tile, so nothing
 // outside the corner is read or written. The packed panels are padded with
 // zeros, so one asm.KernelN call over whole panels does the corner with the
 // same wide register tile as the full blocks (a ragged B panel costs one

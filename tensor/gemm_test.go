@@ -518,22 +518,26 @@ func TestParTaskNestedGemm(t *testing.T) {
 	}
 }
 
-// TestGemmKernelGroups covers the grouping of A panels into KernelN calls
-// (gemmGroup panels per call): every number of full panels in the last
-// group, with and without a ragged last panel, against full and ragged B
-// panels, for the three kinds of beta (0 goes through KernelNSet and must
+// TestGemmKernelGroups covers the grouping of panels into kernel calls
+// (gemmRows×gemmCols blocks: KernelNW on two B panels, KernelN on a lone
+// one, edge for the rest): every number of full A panels in the last
+// sliver, with and without a ragged last panel, against a pair of B panels
+// and a ragged one, a pair and a lone full one, a lone full and a ragged
+// one, for the three kinds of beta (0 goes through the Set kernels and must
 // not read C), with one block of rows (m ≤ gemmMC) and with several.
 func TestGemmKernelGroups(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for panels := 0; panels <= 2*gemmGroup+1; panels++ {
+	for panels := 0; panels <= 2*gemmRows/gemmMR+1; panels++ {
 		for _, rest := range []int{0, 4, 2*gemmMC + 4} {
 			m := panels*gemmMR + rest
 			if m == 0 {
 				continue
 			}
-			for _, beta := range gemmScalars {
-				tc := gemmCase{transB: panels%2 == 1, m: m, n: 2*gemmNR + 5, k: 11, alpha: 1.25, beta: beta, nanC: beta == 0}
-				t.Run(tc.String(), func(t *testing.T) { gemmCheckCase(t, rng, tc) })
+			for _, n := range []int{gemmCols + 5, gemmCols + gemmNR, gemmNR + 5} {
+				for _, beta := range gemmScalars {
+					tc := gemmCase{transB: panels%2 == 1, m: m, n: n, k: 11, alpha: 1.25, beta: beta, nanC: beta == 0}
+					t.Run(tc.String(), func(t *testing.T) { gemmCheckCase(t, rng, tc) })
+				}
 			}
 		}
 	}

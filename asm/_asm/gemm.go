@@ -24,6 +24,9 @@ func genGemm() {
 		for _, panels := range avx512Panels {
 			genKernelAVX512(panels, set)
 		}
+		for _, panels := range avx512WidePanels {
+			genKernelAVX512Wide(panels, set)
+		}
 	}
 	genPackA()
 	genPackAT()
@@ -243,6 +246,138 @@ func genKernelAVX512(panels int, set bool) {
 			VADDPS(Mem{Base: c}, acc[r], acc[r])
 		}
 		VMOVUPS(acc[r], Mem{Base: c})
+		if r < rows-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// avx512WidePanels lists the numbers of consecutive A panels for which an
+// AVX-512 kernel against two B panels (kernelAVX512xPw) is generated.
+var avx512WidePanels = []int{1, 2}
+
+// genKernelAVX512Wide emits kernelAVX512x<panels>w (or
+// kernelAVX512x<panels>wset, which stores instead of adding), the AVX-512
+// micro-kernel for panels consecutive MR-row A panels against two
+// consecutive B panels (panel 1 at bp + k·NR), a (panels·6)×32 block of C:
+//
+//	C[q*6+i][16*h+j] += Σ_p ap[q*k*6 + p*6+i] · bp[h*k*16 + p*16+j]   (h < 2)
+//
+// Row r of the block lives in two ZMM accumulators, one per B panel. One k
+// step loads row p of both B panels (two ZMM), broadcasts each A value into
+// a register once and does two FMAs with it: panels·6 + 2 loads per
+// panels·12 FMAs, where the 24×16 kernel needs 25 loads per 24 FMAs — more
+// than the two loads per cycle this CPU's load ports sustain beside two FMAs.
+// Each element sums its products in the same order as every other kernel.
+func genKernelAVX512Wide(panels int, set bool) {
+	rows := panels * mr
+	name, op, see := fmt.Sprintf("kernelAVX512x%dw", panels), "+=", "KernelN"
+	if set {
+		name, op, see = name+"set", "=", "KernelNSet"
+	}
+	TEXT(name, NOSPLIT, "func(k int, ap, bp, c []float32, ldc int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes C %s Ap·Bp for a %d×2NR block: %d consecutive A panels", name, op, rows, panels),
+		fmt.Sprintf("of k·MR values each against two consecutive B panels; see %s. k > 0.", see))
+
+	k := Load(Param("k"), GP64())
+	ap := Load(Param("ap").Base(), GP64())
+	bp := Load(Param("bp").Base(), GP64())
+
+	Comment("astride: bytes from one A panel to the next (k·MR·4); bp1: the second B panel (bp + k·NR·4)")
+	astride := GP64()
+	LEAQ(Mem{Base: k, Index: k, Scale: 2}, astride) // 3k
+	SHLQ(U8(3), astride)                            // 24k
+	bp1 := GP64()
+	MOVQ(k, bp1)
+	SHLQ(U8(6), bp1) // 64k
+	ADDQ(bp, bp1)
+	panel := func(q, disp int) Mem {
+		if q == 0 {
+			return Mem{Base: ap, Disp: disp}
+		}
+		return Mem{Base: ap, Index: astride, Scale: 1, Disp: disp}
+	}
+
+	{
+		Comment("prefetch the rows of C, which are written (and read, unless set) after the k loop")
+		c := Load(Param("c").Base(), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		for r := 0; r < rows; r++ {
+			PREFETCHT0(Mem{Base: c})
+			PREFETCHT0(Mem{Base: c, Disp: 64})
+			if r < rows-1 {
+				ADDQ(ldc, c)
+			}
+		}
+	}
+
+	Commentf("acc[2r], acc[2r+1]: row r of the %d×32 block, columns 0..15 and 16..31", rows)
+	acc := make([]VecVirtual, 2*rows)
+	for r := range acc {
+		acc[r] = ZMM()
+		VPXORD(acc[r], acc[r], acc[r])
+	}
+
+	step := func(u int) {
+		b0, b1 := ZMM(), ZMM()
+		VMOVUPS(Mem{Base: bp, Disp: 4 * nr * u}, b0)
+		VMOVUPS(Mem{Base: bp1, Disp: 4 * nr * u}, b1)
+		for q := 0; q < panels; q++ {
+			for i := 0; i < mr; i++ {
+				a := ZMM()
+				VBROADCASTSS(panel(q, 4*(mr*u+i)), a)
+				r := q*mr + i
+				VFMADD231PS(b0, a, acc[2*r])
+				VFMADD231PS(b1, a, acc[2*r+1])
+			}
+		}
+	}
+	advance := func(steps int) {
+		ADDQ(U32(4*mr*steps), ap)
+		ADDQ(U32(4*nr*steps), bp)
+		ADDQ(U32(4*nr*steps), bp1)
+	}
+
+	Commentf("k loop, %d steps per iteration", avx512Unroll)
+	blocks := GP64()
+	MOVQ(k, blocks)
+	SHRQ(U8(bits.TrailingZeros(avx512Unroll)), blocks)
+	JZ(LabelRef("remainder"))
+	Label("unrolled")
+	for u := 0; u < avx512Unroll; u++ {
+		step(u)
+	}
+	advance(avx512Unroll)
+	DECQ(blocks)
+	JNZ(LabelRef("unrolled"))
+
+	Label("remainder")
+	Commentf("the last k mod %d steps", avx512Unroll)
+	ANDQ(U32(avx512Unroll-1), k)
+	JZ(LabelRef("update"))
+	Label("single")
+	step(0)
+	advance(1)
+	DECQ(k)
+	JNZ(LabelRef("single"))
+
+	Label("update")
+	Commentf("C[r][0:32] %s acc[2r], acc[2r+1], row r at c + r*ldc", op)
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc) // row stride in bytes
+	for r := 0; r < rows; r++ {
+		for h := 0; h < 2; h++ {
+			m := Mem{Base: c, Disp: 64 * h}
+			if !set {
+				VADDPS(m, acc[2*r+h], acc[2*r+h])
+			}
+			VMOVUPS(acc[2*r+h], m)
+		}
 		if r < rows-1 {
 			ADDQ(ldc, c)
 		}
