@@ -2,7 +2,9 @@ package asm
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 )
 
 // Each benchmark has two sub-benchmarks: the dispatched kernel, named after
@@ -41,31 +43,83 @@ func BenchmarkKernel(b *testing.B) {
 	b.Run("generic", run(kernelGeneric))
 }
 
-// BenchmarkKernelN times one KernelN call on 1 to 4 A panels with k = 256
-// (up to 24 KiB of A, 16 KiB of B), reported per panel count; the
-// sub-benchmarks are named after GemmImpl.
+// BenchmarkKernelN times one KernelN call on 1 to 4 A panels against one B
+// panel, and one KernelNW call on 1 and 2 A panels against two B panels
+// (bpanels=2, the GEMM's 12×32 tile), with k = 256 (up to 24 KiB of A, 32
+// KiB of B), reported per panel count; the sub-benchmarks are named after
+// GemmImpl.
 func BenchmarkKernelN(b *testing.B) {
 	const k = 256
 	r := newRand(33)
-	for _, panels := range []int{1, 2, 3, 4} {
-		ap := randBuffer(r, panels*k*MR, 0, -1, 1).s()
-		bp := randBuffer(r, k*NR, 0, -1, 1).s()
-		c := make([]float32, panels*MR*NR)
+	for _, tc := range []struct{ panels, bpanels int }{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {1, 2}, {2, 2}} {
+		kernel, generic := KernelN, kernelNGeneric
+		if tc.bpanels == 2 {
+			kernel, generic = KernelNW, kernelNWGeneric
+		}
+		ap := randBuffer(r, tc.panels*k*MR, 0, -1, 1).s()
+		bp := randBuffer(r, tc.bpanels*k*NR, 0, -1, 1).s()
+		ldc := tc.bpanels * NR
+		c := make([]float32, tc.panels*MR*ldc)
 		run := func(kernel func(panels, k int, ap, bp, c []float32, ldc int)) func(b *testing.B) {
 			return func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					kernel(panels, k, ap, bp, c, NR)
+					kernel(tc.panels, k, ap, bp, c, ldc)
 				}
-				flops := 2 * float64(panels*MR*NR*k) * float64(b.N)
+				flops := 2 * float64(len(c)*k) * float64(b.N)
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			}
 		}
-		b.Run(fmt.Sprintf("panels=%d", panels), func(b *testing.B) {
-			b.Run(GemmImpl(), run(KernelN))
-			b.Run("generic", run(kernelNGeneric))
+		b.Run(fmt.Sprintf("panels=%d/bpanels=%d", tc.panels, tc.bpanels), func(b *testing.B) {
+			b.Run(GemmImpl(), run(kernel))
+			b.Run("generic", run(generic))
 		})
 	}
+}
+
+// BenchmarkKernelScaling measures what two cores of this machine give over
+// one on pure micro-kernel work, with no memory traffic at all: each of two
+// goroutines runs the GEMM's 12×32 kernel (KernelNW, 2 A panels) on its own
+// L1-resident panels 16,384 times (about 18 ms), against one goroutine doing both shares in
+// turn, alternating call by call. It reports the ratio of the median times,
+// t2/t1: the ceiling for the two-worker speed-up of tensor.Gemm (which adds
+// packing, cache misses and synchronisation).
+//
+//	go test ./asm -run '^$' -bench KernelScaling -benchtime 200x
+func BenchmarkKernelScaling(b *testing.B) {
+	const k, calls = 256, 16384
+	r := newRand(34)
+	type work struct{ ap, bp, c []float32 }
+	var w [2]work
+	for i := range w {
+		w[i] = work{randBuffer(r, 2*k*MR, 0, -1, 1).s(), randBuffer(r, 2*k*NR, 0, -1, 1).s(), make([]float32, 2*MR*2*NR)}
+	}
+	share := func(w work) {
+		for range calls {
+			KernelNW(2, k, w.ap, w.bp, w.c, 2*NR)
+		}
+	}
+	var t1, t2 []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		share(w[0])
+		share(w[1])
+		t1 = append(t1, time.Since(t0))
+
+		t0 = time.Now()
+		done := make(chan struct{})
+		go func() { share(w[1]); close(done) }()
+		share(w[0])
+		<-done
+		t2 = append(t2, time.Since(t0))
+	}
+	slices.Sort(t1)
+	slices.Sort(t2)
+	m1, m2 := t1[len(t1)/2], t2[len(t2)/2]
+	flops := 2 * 2 * float64(2*MR*2*NR*k*calls)
+	b.ReportMetric(flops/m1.Seconds()/1e9, "GFLOP/s-t1")
+	b.ReportMetric(flops/m2.Seconds()/1e9, "GFLOP/s-t2")
+	b.ReportMetric(float64(m1)/float64(m2), "t2/t1")
 }
 
 // BenchmarkPack times packing a 96×256 block of A (an MC×KC block) and a
