@@ -116,12 +116,11 @@ func packA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
 		return
 	}
 	full := mc / MR
-	for q := 0; q < full; q++ {
+	if trans && full > 0 {
+		packA6TAVX2(dst, a, lda, kc, full, alpha)
+	}
+	for q := 0; q < full && !trans; q++ {
 		panel := dst[q*kc*MR : (q+1)*kc*MR]
-		if trans {
-			packA6TAVX2(panel, a[q*MR:], lda, kc, alpha)
-			continue
-		}
 		src := a[q*MR*lda:]
 		kc8 := kc &^ 7
 		if kc8 > 0 {

@@ -3035,29 +3035,108 @@ done:
 	VZEROUPPER
 	RET
 
-// func packA6TAVX2(dst []float32, a []float32, lda int, kc int, alpha float32)
+// func packA6TAVX2(dst []float32, a []float32, lda int, kc int, panels int, alpha float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·packA6TAVX2(SB), NOSPLIT, $0-68
+TEXT ·packA6TAVX2(SB), NOSPLIT, $0-76
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         a_base+24(FP), CX
 	MOVQ         lda+48(FP), DX
 	MOVQ         kc+56(FP), BX
-	MOVSS        alpha+64(FP), X0
+	MOVQ         panels+64(FP), SI
+	MOVSS        alpha+72(FP), X0
 	VBROADCASTSS X0, X0
 	SHLQ         $0x02, DX
-	TESTQ        BX, BX
-	JZ           done
 
-column:
-	VMULPS  (CX), X0, X1
-	VMOVSD  16(CX), X2
+	// pstride: bytes from one panel to the next (kc·MR·4)
+	LEAQ (BX)(BX*2), DI
+	SHLQ $0x03, DI
+	LEAQ (DX)(DX*2), R8
+	MOVQ BX, R9
+	SHRQ $0x03, R9
+	JZ   rows
+
+block:
+	// rows p..p+7 of a, all panels
+	MOVQ CX, R10
+	LEAQ (CX)(DX*4), R11
+	MOVQ AX, R12
+	MOVQ SI, R13
+
+blockpanel:
+	VMULPS  (R10), X0, X1
+	VMOVSD  16(R10), X2
 	VMULPS  X2, X0, X2
-	VMOVUPS X1, (AX)
-	VMOVLPS X2, 16(AX)
+	VMOVUPS X1, (R12)
+	VMOVLPS X2, 16(R12)
+	VMULPS  (R10)(DX*1), X0, X1
+	VMOVSD  16(R10)(DX*1), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 24(R12)
+	VMOVLPS X2, 40(R12)
+	VMULPS  (R10)(DX*2), X0, X1
+	VMOVSD  16(R10)(DX*2), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 48(R12)
+	VMOVLPS X2, 64(R12)
+	VMULPS  (R10)(R8*1), X0, X1
+	VMOVSD  16(R10)(R8*1), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 72(R12)
+	VMOVLPS X2, 88(R12)
+	VMULPS  (R11), X0, X1
+	VMOVSD  16(R11), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 96(R12)
+	VMOVLPS X2, 112(R12)
+	VMULPS  (R11)(DX*1), X0, X1
+	VMOVSD  16(R11)(DX*1), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 120(R12)
+	VMOVLPS X2, 136(R12)
+	VMULPS  (R11)(DX*2), X0, X1
+	VMOVSD  16(R11)(DX*2), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 144(R12)
+	VMOVLPS X2, 160(R12)
+	VMULPS  (R11)(R8*1), X0, X1
+	VMOVSD  16(R11)(R8*1), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, 168(R12)
+	VMOVLPS X2, 184(R12)
+	ADDQ    $0x00000018, R10
+	ADDQ    $0x00000018, R11
+	ADDQ    DI, R12
+	DECQ    R13
+	JNZ     blockpanel
+	LEAQ    (CX)(DX*8), CX
+	ADDQ    $0x000000c0, AX
+	DECQ    R9
+	JNZ     block
+
+rows:
+	ANDQ $0x00000007, BX
+	JZ   done
+
+row:
+	// one row of a, all panels
+	MOVQ CX, R8
+	MOVQ AX, R9
+	MOVQ SI, R10
+
+rowpanel:
+	VMULPS  (R8), X0, X1
+	VMOVSD  16(R8), X2
+	VMULPS  X2, X0, X2
+	VMOVUPS X1, (R9)
+	VMOVLPS X2, 16(R9)
+	ADDQ    $0x00000018, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JNZ     rowpanel
 	ADDQ    DX, CX
 	ADDQ    $0x00000018, AX
 	DECQ    BX
-	JNZ     column
+	JNZ     row
 
 done:
 	RET

@@ -87,11 +87,12 @@ func kernelAVX512x2wset(k int, ap []float32, bp []float32, c []float32, ldc int)
 //go:noescape
 func packA6AVX2(dst []float32, a []float32, lda int, kc int, alpha float32)
 
-// packA6TAVX2 packs columns 0..5 of a (row stride lda), scaled by alpha, into one
-// MR-row panel of kc columns (row p of a gives column p of the panel).
+// packA6TAVX2 packs columns 0..panels·MR-1 of a (row stride lda), scaled by alpha,
+// into panels MR-row panels of kc columns (row p of a gives column p of each panel).
+// kc > 0 and panels > 0.
 //
 //go:noescape
-func packA6TAVX2(dst []float32, a []float32, lda int, kc int, alpha float32)
+func packA6TAVX2(dst []float32, a []float32, lda int, kc int, panels int, alpha float32)
 
 // packB16AVX2 copies columns 0..15 of kc rows of b (row stride ldb) into one NR-column panel.
 //

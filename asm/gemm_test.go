@@ -122,8 +122,8 @@ func TestKernelPanics(t *testing.T) {
 func TestPackA(t *testing.T) {
 	r := newRand(23)
 	for _, trans := range []bool{false, true} {
-		for _, mc := range []int{1, 2, 5, 6, 7, 11, 12, 13, 20} {
-			for _, kc := range []int{1, 2, 3, 4, 5, 8, 16, 17, 33} {
+		for _, mc := range []int{1, 2, 5, 6, 7, 11, 12, 13, 20, 37} {
+			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33} {
 				for _, pad := range []int{0, 3} {
 					alpha := float32(1)
 					if pad > 0 {
@@ -177,7 +177,7 @@ func TestPackB(t *testing.T) {
 	r := newRand(24)
 	for _, trans := range []bool{false, true} {
 		for _, nc := range []int{1, 2, 7, 8, 15, 16, 17, 31, 40} {
-			for _, kc := range []int{1, 2, 3, 4, 5, 8, 16, 17, 33} {
+			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33} {
 				for _, pad := range []int{0, 5} {
 					packBCase(t, r, trans, kc, nc, pad)
 				}

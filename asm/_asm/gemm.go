@@ -470,33 +470,111 @@ func genPackA() {
 	RET()
 }
 
-// genPackAT emits packA6TAVX2: one MR-row panel of transposed A,
-// dst[p*6+i] = alpha·a[p*lda+i] for i < 6 and p < kc: column p of the panel
-// is 6 contiguous values of row p of a (one 16-byte and one 8-byte move).
+// genPackAT emits packA6TAVX2: panels consecutive MR-row panels of
+// transposed A, dst[q*kc*6 + p*6 + i] = alpha·a[p*lda + q*6 + i] for
+// q < panels, i < 6 and p < kc.
+//
+// Row p of a holds column p of every panel side by side. The loop takes a in
+// blocks of 8 rows (8 contiguous streams of panels·6 values, which stay in
+// L1) and deals each block out to the panels in turn: 8 columns of 6 values
+// (one 16-byte and one 8-byte move each), 192 contiguous bytes of the panel.
+// Packing one panel at a time instead walks a column of a with a stride of
+// lda·4 bytes, which for lda = 512 maps every row to the same two L1 sets;
+// dealing out one row at a time writes the panels kc·24 bytes apart, which
+// for kc = 512 is a multiple of 4 KiB: the same L1 set again. The rows past
+// the last multiple of 8 are dealt out one at a time.
 func genPackAT() {
-	TEXT("packA6TAVX2", NOSPLIT, "func(dst, a []float32, lda, kc int, alpha float32)")
+	TEXT("packA6TAVX2", NOSPLIT, "func(dst, a []float32, lda, kc, panels int, alpha float32)")
 	Pragma("noescape")
-	Doc("packA6TAVX2 packs columns 0..5 of a (row stride lda), scaled by alpha, into one", "MR-row panel of kc columns (row p of a gives column p of the panel).")
+	Doc("packA6TAVX2 packs columns 0..panels·MR-1 of a (row stride lda), scaled by alpha,",
+		"into panels MR-row panels of kc columns (row p of a gives column p of each panel).",
+		"kc > 0 and panels > 0.")
 	d := Load(Param("dst").Base(), GP64())
 	a := Load(Param("a").Base(), GP64())
 	lda := Load(Param("lda"), GP64())
-	n := Load(Param("kc"), GP64())
+	kc := Load(Param("kc"), GP64())
+	panels := Load(Param("panels"), GP64())
 	alpha := XMM()
 	VBROADCASTSS(Load(Param("alpha"), XMM()), alpha)
 	SHLQ(U8(2), lda)
-	TESTQ(n, n)
+	Comment("pstride: bytes from one panel to the next (kc·MR·4)")
+	pstride := GP64()
+	LEAQ(Mem{Base: kc, Index: kc, Scale: 2}, pstride) // 3kc
+	SHLQ(U8(3), pstride)                              // 24kc
+	lda3 := GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+
+	// column copies alpha·src[0:6] to dst[0:6].
+	column := func(src, dst Mem) {
+		lo, hi := XMM(), XMM()
+		VMULPS(src, alpha, lo)
+		VMOVSD(src.Offset(16), hi)
+		VMULPS(hi, alpha, hi)
+		VMOVUPS(lo, dst)
+		VMOVLPS(hi, dst.Offset(16))
+	}
+
+	blocks := GP64()
+	MOVQ(kc, blocks)
+	SHRQ(U8(3), blocks)
+	JZ(LabelRef("rows"))
+	Label("block")
+	{
+		Comment("rows p..p+7 of a, all panels")
+		src, src4, dst, q := GP64(), GP64(), GP64(), GP64()
+		MOVQ(a, src)
+		LEAQ(Mem{Base: a, Index: lda, Scale: 4}, src4)
+		MOVQ(d, dst)
+		MOVQ(panels, q)
+		Label("blockpanel")
+		for r := 0; r < 8; r++ {
+			base := src
+			if r >= 4 {
+				base = src4
+			}
+			var m Mem
+			switch r % 4 {
+			case 0:
+				m = Mem{Base: base}
+			case 3:
+				m = Mem{Base: base, Index: lda3, Scale: 1}
+			default:
+				m = Mem{Base: base, Index: lda, Scale: uint8(r % 4)}
+			}
+			column(m, Mem{Base: dst, Disp: 4 * mr * r})
+		}
+		ADDQ(U32(4*mr), src)
+		ADDQ(U32(4*mr), src4)
+		ADDQ(pstride, dst)
+		DECQ(q)
+		JNZ(LabelRef("blockpanel"))
+	}
+	LEAQ(Mem{Base: a, Index: lda, Scale: 8}, a)
+	ADDQ(U32(8*4*mr), d)
+	DECQ(blocks)
+	JNZ(LabelRef("block"))
+
+	Label("rows")
+	ANDQ(U32(7), kc)
 	JZ(LabelRef("done"))
-	Label("column")
-	lo, hi := XMM(), XMM()
-	VMULPS(Mem{Base: a}, alpha, lo) // a[p][0:4]
-	VMOVSD(Mem{Base: a, Disp: 16}, hi)
-	VMULPS(hi, alpha, hi) // a[p][4:6]
-	VMOVUPS(lo, Mem{Base: d})
-	VMOVLPS(hi, Mem{Base: d, Disp: 16})
+	Label("row")
+	{
+		Comment("one row of a, all panels")
+		src, dst, q := GP64(), GP64(), GP64()
+		MOVQ(a, src)
+		MOVQ(d, dst)
+		MOVQ(panels, q)
+		Label("rowpanel")
+		column(Mem{Base: src}, Mem{Base: dst})
+		ADDQ(U32(4*mr), src)
+		ADDQ(pstride, dst)
+		DECQ(q)
+		JNZ(LabelRef("rowpanel"))
+	}
 	ADDQ(lda, a)
 	ADDQ(U32(4*mr), d)
-	DECQ(n)
-	JNZ(LabelRef("column"))
+	DECQ(kc)
+	JNZ(LabelRef("row"))
 	Label("done")
 	RET()
 }
