@@ -20,6 +20,33 @@ func benchImpls(b *testing.B, fast, generic func(b *testing.B)) {
 	b.Run("generic", generic)
 }
 
+// rowKernels holds one implementation of the exp-based row ops.
+type rowKernels struct {
+	exp, silu, siluGrad func(dst, x []float32)
+	swiglu              func(dst, gate, up []float32)
+	swigluGrad          func(dgate, dup, dy, gate, up []float32)
+}
+
+// avx2Bench returns bytesPerOp(bytes, op(rowAVX2)), or nil where there are
+// no AVX2 row kernels.
+func avx2Bench(bytes int, op func(k *rowKernels)) func(b *testing.B) {
+	if rowAVX2 == nil {
+		return nil
+	}
+	return bytesPerOp(bytes, func() { op(rowAVX2) })
+}
+
+// benchRowImpls is benchImpls for the exp-based row ops, named after
+// RowImpl; where those run AVX-512 kernels it also times the AVX2 ones,
+// under "avx2+fma" (avx2, when not nil).
+func benchRowImpls(b *testing.B, fast, avx2, generic func(b *testing.B)) {
+	b.Run(RowImpl(), fast)
+	if avx2 != nil && RowImpl() != Impl() {
+		b.Run(Impl(), avx2)
+	}
+	b.Run("generic", generic)
+}
+
 // BenchmarkKernel times one 6×16 micro-kernel call with k = 256: the panels
 // (6 KiB of A, 16 KiB of B) and the tile stay in L1. The sub-benchmark is
 // named after GemmImpl; GODEBUG=cpu.avx512f=off times the AVX2 kernel.
@@ -233,36 +260,41 @@ func BenchmarkMul(b *testing.B) {
 
 func BenchmarkExp(b *testing.B) {
 	x := rows(2, -10, 10)
-	benchImpls(b,
+	benchRowImpls(b,
 		bytesPerOp(8*rowLen, func() { Exp(x[1], x[0]) }),
+		avx2Bench(8*rowLen, func(k *rowKernels) { k.exp(x[1], x[0]) }),
 		bytesPerOp(8*rowLen, func() { expGeneric(x[1], x[0]) }))
 }
 
 func BenchmarkSiLU(b *testing.B) {
 	x := rows(2, -10, 10)
-	benchImpls(b,
+	benchRowImpls(b,
 		bytesPerOp(8*rowLen, func() { SiLU(x[1], x[0]) }),
+		avx2Bench(8*rowLen, func(k *rowKernels) { k.silu(x[1], x[0]) }),
 		bytesPerOp(8*rowLen, func() { siluGeneric(x[1], x[0]) }))
 }
 
 func BenchmarkSiLUGrad(b *testing.B) {
 	x := rows(2, -10, 10)
-	benchImpls(b,
+	benchRowImpls(b,
 		bytesPerOp(8*rowLen, func() { SiLUGrad(x[1], x[0]) }),
+		avx2Bench(8*rowLen, func(k *rowKernels) { k.siluGrad(x[1], x[0]) }),
 		bytesPerOp(8*rowLen, func() { siluGradGeneric(x[1], x[0]) }))
 }
 
 func BenchmarkSwiGLU(b *testing.B) {
 	x := rows(3, -10, 10)
-	benchImpls(b,
+	benchRowImpls(b,
 		bytesPerOp(12*rowLen, func() { SwiGLU(x[2], x[0], x[1]) }),
+		avx2Bench(12*rowLen, func(k *rowKernels) { k.swiglu(x[2], x[0], x[1]) }),
 		bytesPerOp(12*rowLen, func() { swigluGeneric(x[2], x[0], x[1]) }))
 }
 
 func BenchmarkSwiGLUGrad(b *testing.B) {
 	x := rows(5, -10, 10)
-	benchImpls(b,
+	benchRowImpls(b,
 		bytesPerOp(20*rowLen, func() { SwiGLUGrad(x[3], x[4], x[0], x[1], x[2]) }),
+		avx2Bench(20*rowLen, func(k *rowKernels) { k.swigluGrad(x[3], x[4], x[0], x[1], x[2]) }),
 		bytesPerOp(20*rowLen, func() { swigluGradGeneric(x[3], x[4], x[0], x[1], x[2]) }))
 }
 

@@ -51,3 +51,7 @@ func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
 //
 //go:noescape
 func kernelNEON(k int, ap, bp, c []float32, ldc int)
+
+// RowImpl reports the implementation of the exp-based row ops: the same as
+// Impl on arm64.
+func RowImpl() string { return Impl() }

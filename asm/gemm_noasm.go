@@ -25,3 +25,7 @@ func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
 // GemmImpl reports the implementation of the SGEMM micro-kernels: always
 // "generic" without assembly.
 func GemmImpl() string { return "generic" }
+
+// RowImpl reports the implementation of the exp-based row ops: always
+// "generic" without assembly.
+func RowImpl() string { return "generic" }

@@ -16,6 +16,11 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // GODEBUG=cpu.avx512f=off turns them off.
 var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 
+// useAVX512Row selects the AVX-512 versions of the exp-based row ops (Exp,
+// SiLU, SiLUGrad, SwiGLU, SwiGLUGrad), which build their tail masks with
+// BMI2's SHLX. GODEBUG=cpu.avx512f=off turns them off too.
+var useAVX512Row = useAVX512 && cpu.X86.HasBMI2
+
 // Impl reports the active kernel implementation: "avx2+fma", "neon" or "generic".
 // The SGEMM kernels may use more (see GemmImpl).
 func Impl() string {
@@ -30,6 +35,17 @@ func Impl() string {
 // kernels, else the same as Impl.
 func GemmImpl() string {
 	if useAVX512 {
+		return "avx512+avx2+fma"
+	}
+	return Impl()
+}
+
+// RowImpl reports the implementation of the exp-based row ops (Exp, SiLU,
+// SiLUGrad, SwiGLU, SwiGLUGrad): "avx512+avx2+fma" when they run on ZMM
+// registers, else the same as Impl. The AVX-512 and AVX2 versions give
+// bitwise the same results (TestRowAVX512MatchesAVX2).
+func RowImpl() string {
+	if useAVX512Row {
 		return "avx512+avx2+fma"
 	}
 	return Impl()

@@ -12,3 +12,6 @@ func wantImpl() string {
 	}
 	return "generic"
 }
+
+// rowAVX2 is nil: there are no AVX2 row kernels here.
+var rowAVX2 *rowKernels

@@ -2,11 +2,15 @@
 
 package asm
 
-// The AVX2 kernels (row_amd64.s) walk the length of their first slice
-// argument; the exported functions have checked that the others are as long
+// The AVX2 and AVX-512 kernels (row_amd64.s) walk the length of their first
+// slice argument; the exported functions have checked that the others are as long
 // and that rmsnorm and softmax get at least one element.
 
 func exp(dst, x []float32) {
+	if useAVX512Row {
+		expAVX512(dst, x)
+		return
+	}
 	if useAVX2 {
 		expAVX2(dst, x)
 		return
@@ -15,6 +19,10 @@ func exp(dst, x []float32) {
 }
 
 func silu(dst, x []float32) {
+	if useAVX512Row {
+		siluAVX512(dst, x)
+		return
+	}
 	if useAVX2 {
 		siluAVX2(dst, x)
 		return
@@ -23,6 +31,10 @@ func silu(dst, x []float32) {
 }
 
 func siluGrad(dst, x []float32) {
+	if useAVX512Row {
+		siluGradAVX512(dst, x)
+		return
+	}
 	if useAVX2 {
 		siluGradAVX2(dst, x)
 		return
@@ -31,6 +43,10 @@ func siluGrad(dst, x []float32) {
 }
 
 func swiglu(dst, gate, up []float32) {
+	if useAVX512Row {
+		swigluAVX512(dst, gate, up)
+		return
+	}
 	if useAVX2 {
 		swigluAVX2(dst, gate, up)
 		return
@@ -39,6 +55,10 @@ func swiglu(dst, gate, up []float32) {
 }
 
 func swigluGrad(dgate, dup, dy, gate, up []float32) {
+	if useAVX512Row {
+		swigluGradAVX512(dgate, dup, dy, gate, up)
+		return
+	}
 	if useAVX2 {
 		swigluGradAVX2(dgate, dup, dy, gate, up)
 		return

@@ -1364,3 +1364,920 @@ DATA neginf<>+20(SB)/4, $0xff800000
 DATA neginf<>+24(SB)/4, $0xff800000
 DATA neginf<>+28(SB)/4, $0xff800000
 GLOBL neginf<>(SB), RODATA|NOPTR, $32
+
+// func expAVX512(dst []float32, x []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·expAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_len+8(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ x_base+24(FP), DX
+
+	// unary: 2 vectors (32 elements) per iteration
+	CMPQ AX, $0x00000020
+	JB   unary_single
+
+unary_unrolled:
+	VMOVUPS           (DX), Z0
+	VBROADCASTSS      half<>+0(SB), Z1
+	VFMADD231PS.BCST  log2e<>+0(SB), Z0, Z1
+	VRNDSCALEPS       $0x01, Z1, Z1
+	VMOVAPS           Z0, Z2
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z1, Z2
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z1, Z2
+	VBROADCASTSS      expc7<>+0(SB), Z3
+	VFMADD213PS.BCST  expc6<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc5<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc4<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc3<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc2<>+0(SB), Z2, Z3
+	VMULPS            Z2, Z3, Z3
+	VFMADD213PS       Z2, Z2, Z3
+	VADDPS.BCST       one<>+0(SB), Z3, Z3
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z1, Z1
+	VPSLLD    $0x17, Z1, Z1
+	VPADDD    Z1, Z3, Z3
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST       $0x1e, exphi<>+0(SB), Z0, K1
+	VBLENDMPS.BCST    posinf<>+0(SB), Z3, K1, Z3
+	VCMPPS.BCST       $0x15, explo<>+0(SB), Z0, K1
+	VMOVAPS.Z         Z3, K1, Z3
+	VMOVUPS           Z3, (CX)
+	VMOVUPS           64(DX), Z0
+	VBROADCASTSS      half<>+0(SB), Z1
+	VFMADD231PS.BCST  log2e<>+0(SB), Z0, Z1
+	VRNDSCALEPS       $0x01, Z1, Z1
+	VMOVAPS           Z0, Z2
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z1, Z2
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z1, Z2
+	VBROADCASTSS      expc7<>+0(SB), Z3
+	VFMADD213PS.BCST  expc6<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc5<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc4<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc3<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc2<>+0(SB), Z2, Z3
+	VMULPS            Z2, Z3, Z3
+	VFMADD213PS       Z2, Z2, Z3
+	VADDPS.BCST       one<>+0(SB), Z3, Z3
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z1, Z1
+	VPSLLD    $0x17, Z1, Z1
+	VPADDD    Z1, Z3, Z3
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z0, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z3, K1, Z3
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z0, K1
+	VMOVAPS.Z      Z3, K1, Z3
+	VMOVUPS        Z3, 64(CX)
+	ADDQ           $0x00000080, CX
+	ADDQ           $0x00000080, DX
+	SUBQ           $0x00000020, AX
+	CMPQ           AX, $0x00000020
+	JAE            unary_unrolled
+
+unary_single:
+	// unary: one vector per iteration
+	CMPQ              AX, $0x00000010
+	JB                unary_tail
+	VMOVUPS           (DX), Z0
+	VBROADCASTSS      half<>+0(SB), Z1
+	VFMADD231PS.BCST  log2e<>+0(SB), Z0, Z1
+	VRNDSCALEPS       $0x01, Z1, Z1
+	VMOVAPS           Z0, Z2
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z1, Z2
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z1, Z2
+	VBROADCASTSS      expc7<>+0(SB), Z3
+	VFMADD213PS.BCST  expc6<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc5<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc4<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc3<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc2<>+0(SB), Z2, Z3
+	VMULPS            Z2, Z3, Z3
+	VFMADD213PS       Z2, Z2, Z3
+	VADDPS.BCST       one<>+0(SB), Z3, Z3
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z1, Z1
+	VPSLLD    $0x17, Z1, Z1
+	VPADDD    Z1, Z3, Z3
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z0, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z3, K1, Z3
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z0, K1
+	VMOVAPS.Z      Z3, K1, Z3
+	VMOVUPS        Z3, (CX)
+	ADDQ           $0x00000040, CX
+	ADDQ           $0x00000040, DX
+	SUBQ           $0x00000010, AX
+	JMP            unary_single
+
+unary_tail:
+	// unary: the last 1..15 elements under a lane mask
+	TESTQ             AX, AX
+	JZ                unary_done
+	MOVL              $0x00000001, BX
+	SHLXL             AX, BX, BX
+	DECL              BX
+	KMOVW             BX, K1
+	VMOVUPS.Z         (DX), K1, Z0
+	VBROADCASTSS      half<>+0(SB), Z1
+	VFMADD231PS.BCST  log2e<>+0(SB), Z0, Z1
+	VRNDSCALEPS       $0x01, Z1, Z1
+	VMOVAPS           Z0, Z2
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z1, Z2
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z1, Z2
+	VBROADCASTSS      expc7<>+0(SB), Z3
+	VFMADD213PS.BCST  expc6<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc5<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc4<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc3<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST  expc2<>+0(SB), Z2, Z3
+	VMULPS            Z2, Z3, Z3
+	VFMADD213PS       Z2, Z2, Z3
+	VADDPS.BCST       one<>+0(SB), Z3, Z3
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z1, Z1
+	VPSLLD    $0x17, Z1, Z1
+	VPADDD    Z1, Z3, Z3
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z0, K2
+	VBLENDMPS.BCST posinf<>+0(SB), Z3, K2, Z3
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z0, K2
+	VMOVAPS.Z      Z3, K2, Z3
+	VMOVUPS        Z3, K1, (CX)
+
+unary_done:
+	VZEROUPPER
+	RET
+
+// func siluAVX512(dst []float32, x []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·siluAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_len+8(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ x_base+24(FP), DX
+
+	// unary: 2 vectors (32 elements) per iteration
+	CMPQ AX, $0x00000020
+	JB   unary_single
+
+unary_unrolled:
+	VMOVUPS           (DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST       $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST    posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST       $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z         Z4, K1, Z4
+	VBROADCASTSS      one<>+0(SB), Z1
+	VADDPS            Z1, Z4, Z4
+	VDIVPS            Z4, Z1, Z4
+	VMULPS            Z4, Z0, Z4
+	VMOVUPS           Z4, (CX)
+	VMOVUPS           64(DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z      Z4, K1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VMULPS         Z4, Z0, Z4
+	VMOVUPS        Z4, 64(CX)
+	ADDQ           $0x00000080, CX
+	ADDQ           $0x00000080, DX
+	SUBQ           $0x00000020, AX
+	CMPQ           AX, $0x00000020
+	JAE            unary_unrolled
+
+unary_single:
+	// unary: one vector per iteration
+	CMPQ              AX, $0x00000010
+	JB                unary_tail
+	VMOVUPS           (DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z      Z4, K1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VMULPS         Z4, Z0, Z4
+	VMOVUPS        Z4, (CX)
+	ADDQ           $0x00000040, CX
+	ADDQ           $0x00000040, DX
+	SUBQ           $0x00000010, AX
+	JMP            unary_single
+
+unary_tail:
+	// unary: the last 1..15 elements under a lane mask
+	TESTQ             AX, AX
+	JZ                unary_done
+	MOVL              $0x00000001, BX
+	SHLXL             AX, BX, BX
+	DECL              BX
+	KMOVW             BX, K1
+	VMOVUPS.Z         (DX), K1, Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K2
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K2, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K2
+	VMOVAPS.Z      Z4, K2, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VMULPS         Z4, Z0, Z4
+	VMOVUPS        Z4, K1, (CX)
+
+unary_done:
+	VZEROUPPER
+	RET
+
+// func siluGradAVX512(dst []float32, x []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·siluGradAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_len+8(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ x_base+24(FP), DX
+
+	// unary: 2 vectors (32 elements) per iteration
+	CMPQ AX, $0x00000020
+	JB   unary_single
+
+unary_unrolled:
+	VMOVUPS           (DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST       $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST    posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST       $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z         Z4, K1, Z4
+	VBROADCASTSS      one<>+0(SB), Z1
+	VADDPS            Z1, Z4, Z4
+	VDIVPS            Z4, Z1, Z4
+	VBROADCASTSS      one<>+0(SB), Z1
+	VSUBPS            Z4, Z1, Z2
+	VMULPS            Z0, Z2, Z2
+	VADDPS            Z1, Z2, Z2
+	VMULPS            Z4, Z2, Z2
+	VMOVUPS           Z2, (CX)
+	VMOVUPS           64(DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z      Z4, K1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VSUBPS         Z4, Z1, Z2
+	VMULPS         Z0, Z2, Z2
+	VADDPS         Z1, Z2, Z2
+	VMULPS         Z4, Z2, Z2
+	VMOVUPS        Z2, 64(CX)
+	ADDQ           $0x00000080, CX
+	ADDQ           $0x00000080, DX
+	SUBQ           $0x00000020, AX
+	CMPQ           AX, $0x00000020
+	JAE            unary_unrolled
+
+unary_single:
+	// unary: one vector per iteration
+	CMPQ              AX, $0x00000010
+	JB                unary_tail
+	VMOVUPS           (DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z      Z4, K1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VSUBPS         Z4, Z1, Z2
+	VMULPS         Z0, Z2, Z2
+	VADDPS         Z1, Z2, Z2
+	VMULPS         Z4, Z2, Z2
+	VMOVUPS        Z2, (CX)
+	ADDQ           $0x00000040, CX
+	ADDQ           $0x00000040, DX
+	SUBQ           $0x00000010, AX
+	JMP            unary_single
+
+unary_tail:
+	// unary: the last 1..15 elements under a lane mask
+	TESTQ             AX, AX
+	JZ                unary_done
+	MOVL              $0x00000001, BX
+	SHLXL             AX, BX, BX
+	DECL              BX
+	KMOVW             BX, K1
+	VMOVUPS.Z         (DX), K1, Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K2
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K2, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K2
+	VMOVAPS.Z      Z4, K2, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VSUBPS         Z4, Z1, Z2
+	VMULPS         Z0, Z2, Z2
+	VADDPS         Z1, Z2, Z2
+	VMULPS         Z4, Z2, Z2
+	VMOVUPS        Z2, K1, (CX)
+
+unary_done:
+	VZEROUPPER
+	RET
+
+// func swigluAVX512(dst []float32, gate []float32, up []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
+	MOVQ dst_len+8(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ gate_base+24(FP), DX
+	MOVQ up_base+48(FP), BX
+
+	// swiglu: 2 vectors (32 elements) per iteration
+	CMPQ AX, $0x00000020
+	JB   swiglu_single
+
+swiglu_unrolled:
+	VMOVUPS           (DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST       $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST    posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST       $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z         Z4, K1, Z4
+	VBROADCASTSS      one<>+0(SB), Z1
+	VADDPS            Z1, Z4, Z4
+	VDIVPS            Z4, Z1, Z4
+	VMULPS            Z0, Z4, Z4
+	VMULPS            (BX), Z4, Z4
+	VMOVUPS           Z4, (CX)
+	VMOVUPS           64(DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z      Z4, K1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VMULPS         Z0, Z4, Z4
+	VMULPS         64(BX), Z4, Z4
+	VMOVUPS        Z4, 64(CX)
+	ADDQ           $0x00000080, CX
+	ADDQ           $0x00000080, DX
+	ADDQ           $0x00000080, BX
+	SUBQ           $0x00000020, AX
+	CMPQ           AX, $0x00000020
+	JAE            swiglu_unrolled
+
+swiglu_single:
+	// swiglu: one vector per iteration
+	CMPQ              AX, $0x00000010
+	JB                swiglu_tail
+	VMOVUPS           (DX), Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K1, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K1
+	VMOVAPS.Z      Z4, K1, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VMULPS         Z0, Z4, Z4
+	VMULPS         (BX), Z4, Z4
+	VMOVUPS        Z4, (CX)
+	ADDQ           $0x00000040, CX
+	ADDQ           $0x00000040, DX
+	ADDQ           $0x00000040, BX
+	SUBQ           $0x00000010, AX
+	JMP            swiglu_single
+
+swiglu_tail:
+	// swiglu: the last 1..15 elements under a lane mask
+	TESTQ             AX, AX
+	JZ                swiglu_done
+	MOVL              $0x00000001, SI
+	SHLXL             AX, SI, SI
+	DECL              SI
+	KMOVW             SI, K1
+	VMOVUPS.Z         (DX), K1, Z0
+	VPXORD.BCST       signbit<>+0(SB), Z0, Z1
+	VBROADCASTSS      half<>+0(SB), Z2
+	VFMADD231PS.BCST  log2e<>+0(SB), Z1, Z2
+	VRNDSCALEPS       $0x01, Z2, Z2
+	VMOVAPS           Z1, Z3
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z2, Z3
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z2, Z3
+	VBROADCASTSS      expc7<>+0(SB), Z4
+	VFMADD213PS.BCST  expc6<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc5<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc4<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc3<>+0(SB), Z3, Z4
+	VFMADD213PS.BCST  expc2<>+0(SB), Z3, Z4
+	VMULPS            Z3, Z4, Z4
+	VFMADD213PS       Z3, Z3, Z4
+	VADDPS.BCST       one<>+0(SB), Z4, Z4
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z2, Z2
+	VPSLLD    $0x17, Z2, Z2
+	VPADDD    Z2, Z4, Z4
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z1, K2
+	VBLENDMPS.BCST posinf<>+0(SB), Z4, K2, Z4
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z1, K2
+	VMOVAPS.Z      Z4, K2, Z4
+	VBROADCASTSS   one<>+0(SB), Z1
+	VADDPS         Z1, Z4, Z4
+	VDIVPS         Z4, Z1, Z4
+	VMULPS         Z0, Z4, Z4
+	VMOVUPS.Z      (BX), K1, Z0
+	VMULPS         Z0, Z4, Z4
+	VMOVUPS        Z4, K1, (CX)
+
+swiglu_done:
+	VZEROUPPER
+	RET
+
+// func swigluGradAVX512(dgate []float32, dup []float32, dy []float32, gate []float32, up []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·swigluGradAVX512(SB), NOSPLIT, $0-120
+	MOVQ dy_len+56(FP), AX
+	MOVQ dgate_base+0(FP), CX
+	MOVQ dup_base+24(FP), DX
+	MOVQ dy_base+48(FP), BX
+	MOVQ gate_base+72(FP), SI
+	MOVQ up_base+96(FP), DI
+
+	// swiglugrad: 2 vectors (32 elements) per iteration
+	CMPQ AX, $0x00000020
+	JB   swiglugrad_single
+
+swiglugrad_unrolled:
+	VMOVUPS           (BX), Z0
+	VMOVUPS           (SI), Z1
+	VMOVUPS           (DI), Z2
+	VPXORD.BCST       signbit<>+0(SB), Z1, Z3
+	VBROADCASTSS      half<>+0(SB), Z4
+	VFMADD231PS.BCST  log2e<>+0(SB), Z3, Z4
+	VRNDSCALEPS       $0x01, Z4, Z4
+	VMOVAPS           Z3, Z5
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z4, Z5
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z4, Z5
+	VBROADCASTSS      expc7<>+0(SB), Z6
+	VFMADD213PS.BCST  expc6<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc5<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc4<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc3<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc2<>+0(SB), Z5, Z6
+	VMULPS            Z5, Z6, Z6
+	VFMADD213PS       Z5, Z5, Z6
+	VADDPS.BCST       one<>+0(SB), Z6, Z6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z4, Z4
+	VPSLLD    $0x17, Z4, Z4
+	VPADDD    Z4, Z6, Z6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST       $0x1e, exphi<>+0(SB), Z3, K1
+	VBLENDMPS.BCST    posinf<>+0(SB), Z6, K1, Z6
+	VCMPPS.BCST       $0x15, explo<>+0(SB), Z3, K1
+	VMOVAPS.Z         Z6, K1, Z6
+	VBROADCASTSS      one<>+0(SB), Z3
+	VADDPS            Z3, Z6, Z6
+	VDIVPS            Z6, Z3, Z6
+	VBROADCASTSS      one<>+0(SB), Z3
+	VSUBPS            Z6, Z3, Z4
+	VMULPS            Z1, Z4, Z4
+	VADDPS            Z3, Z4, Z4
+	VMULPS            Z6, Z4, Z4
+	VMULPS            Z0, Z2, Z2
+	VMULPS            Z4, Z2, Z4
+	VMULPS            Z1, Z6, Z6
+	VMULPS            Z0, Z6, Z6
+	VMOVUPS           Z4, (CX)
+	VMOVUPS           Z6, (DX)
+	VMOVUPS           64(BX), Z0
+	VMOVUPS           64(SI), Z1
+	VMOVUPS           64(DI), Z2
+	VPXORD.BCST       signbit<>+0(SB), Z1, Z3
+	VBROADCASTSS      half<>+0(SB), Z4
+	VFMADD231PS.BCST  log2e<>+0(SB), Z3, Z4
+	VRNDSCALEPS       $0x01, Z4, Z4
+	VMOVAPS           Z3, Z5
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z4, Z5
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z4, Z5
+	VBROADCASTSS      expc7<>+0(SB), Z6
+	VFMADD213PS.BCST  expc6<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc5<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc4<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc3<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc2<>+0(SB), Z5, Z6
+	VMULPS            Z5, Z6, Z6
+	VFMADD213PS       Z5, Z5, Z6
+	VADDPS.BCST       one<>+0(SB), Z6, Z6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z4, Z4
+	VPSLLD    $0x17, Z4, Z4
+	VPADDD    Z4, Z6, Z6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z3, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z6, K1, Z6
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z3, K1
+	VMOVAPS.Z      Z6, K1, Z6
+	VBROADCASTSS   one<>+0(SB), Z3
+	VADDPS         Z3, Z6, Z6
+	VDIVPS         Z6, Z3, Z6
+	VBROADCASTSS   one<>+0(SB), Z3
+	VSUBPS         Z6, Z3, Z4
+	VMULPS         Z1, Z4, Z4
+	VADDPS         Z3, Z4, Z4
+	VMULPS         Z6, Z4, Z4
+	VMULPS         Z0, Z2, Z2
+	VMULPS         Z4, Z2, Z4
+	VMULPS         Z1, Z6, Z6
+	VMULPS         Z0, Z6, Z6
+	VMOVUPS        Z4, 64(CX)
+	VMOVUPS        Z6, 64(DX)
+	ADDQ           $0x00000080, CX
+	ADDQ           $0x00000080, DX
+	ADDQ           $0x00000080, BX
+	ADDQ           $0x00000080, SI
+	ADDQ           $0x00000080, DI
+	SUBQ           $0x00000020, AX
+	CMPQ           AX, $0x00000020
+	JAE            swiglugrad_unrolled
+
+swiglugrad_single:
+	// swiglugrad: one vector per iteration
+	CMPQ              AX, $0x00000010
+	JB                swiglugrad_tail
+	VMOVUPS           (BX), Z0
+	VMOVUPS           (SI), Z1
+	VMOVUPS           (DI), Z2
+	VPXORD.BCST       signbit<>+0(SB), Z1, Z3
+	VBROADCASTSS      half<>+0(SB), Z4
+	VFMADD231PS.BCST  log2e<>+0(SB), Z3, Z4
+	VRNDSCALEPS       $0x01, Z4, Z4
+	VMOVAPS           Z3, Z5
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z4, Z5
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z4, Z5
+	VBROADCASTSS      expc7<>+0(SB), Z6
+	VFMADD213PS.BCST  expc6<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc5<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc4<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc3<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc2<>+0(SB), Z5, Z6
+	VMULPS            Z5, Z6, Z6
+	VFMADD213PS       Z5, Z5, Z6
+	VADDPS.BCST       one<>+0(SB), Z6, Z6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z4, Z4
+	VPSLLD    $0x17, Z4, Z4
+	VPADDD    Z4, Z6, Z6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z3, K1
+	VBLENDMPS.BCST posinf<>+0(SB), Z6, K1, Z6
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z3, K1
+	VMOVAPS.Z      Z6, K1, Z6
+	VBROADCASTSS   one<>+0(SB), Z3
+	VADDPS         Z3, Z6, Z6
+	VDIVPS         Z6, Z3, Z6
+	VBROADCASTSS   one<>+0(SB), Z3
+	VSUBPS         Z6, Z3, Z4
+	VMULPS         Z1, Z4, Z4
+	VADDPS         Z3, Z4, Z4
+	VMULPS         Z6, Z4, Z4
+	VMULPS         Z0, Z2, Z2
+	VMULPS         Z4, Z2, Z4
+	VMULPS         Z1, Z6, Z6
+	VMULPS         Z0, Z6, Z6
+	VMOVUPS        Z4, (CX)
+	VMOVUPS        Z6, (DX)
+	ADDQ           $0x00000040, CX
+	ADDQ           $0x00000040, DX
+	ADDQ           $0x00000040, BX
+	ADDQ           $0x00000040, SI
+	ADDQ           $0x00000040, DI
+	SUBQ           $0x00000010, AX
+	JMP            swiglugrad_single
+
+swiglugrad_tail:
+	// swiglugrad: the last 1..15 elements under a lane mask
+	TESTQ             AX, AX
+	JZ                swiglugrad_done
+	MOVL              $0x00000001, R8
+	SHLXL             AX, R8, R8
+	DECL              R8
+	KMOVW             R8, K1
+	VMOVUPS.Z         (BX), K1, Z0
+	VMOVUPS.Z         (SI), K1, Z1
+	VMOVUPS.Z         (DI), K1, Z2
+	VPXORD.BCST       signbit<>+0(SB), Z1, Z3
+	VBROADCASTSS      half<>+0(SB), Z4
+	VFMADD231PS.BCST  log2e<>+0(SB), Z3, Z4
+	VRNDSCALEPS       $0x01, Z4, Z4
+	VMOVAPS           Z3, Z5
+	VFNMADD231PS.BCST ln2hi<>+0(SB), Z4, Z5
+	VFNMADD231PS.BCST ln2lo<>+0(SB), Z4, Z5
+	VBROADCASTSS      expc7<>+0(SB), Z6
+	VFMADD213PS.BCST  expc6<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc5<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc4<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc3<>+0(SB), Z5, Z6
+	VFMADD213PS.BCST  expc2<>+0(SB), Z5, Z6
+	VMULPS            Z5, Z6, Z6
+	VFMADD213PS       Z5, Z5, Z6
+	VADDPS.BCST       one<>+0(SB), Z6, Z6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Z4, Z4
+	VPSLLD    $0x17, Z4, Z4
+	VPADDD    Z4, Z6, Z6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS.BCST    $0x1e, exphi<>+0(SB), Z3, K2
+	VBLENDMPS.BCST posinf<>+0(SB), Z6, K2, Z6
+	VCMPPS.BCST    $0x15, explo<>+0(SB), Z3, K2
+	VMOVAPS.Z      Z6, K2, Z6
+	VBROADCASTSS   one<>+0(SB), Z3
+	VADDPS         Z3, Z6, Z6
+	VDIVPS         Z6, Z3, Z6
+	VBROADCASTSS   one<>+0(SB), Z3
+	VSUBPS         Z6, Z3, Z4
+	VMULPS         Z1, Z4, Z4
+	VADDPS         Z3, Z4, Z4
+	VMULPS         Z6, Z4, Z4
+	VMULPS         Z0, Z2, Z2
+	VMULPS         Z4, Z2, Z4
+	VMULPS         Z1, Z6, Z6
+	VMULPS         Z0, Z6, Z6
+	VMOVUPS        Z4, K1, (CX)
+	VMOVUPS        Z6, K1, (DX)
+
+swiglugrad_done:
+	VZEROUPPER
+	RET

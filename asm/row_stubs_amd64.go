@@ -36,3 +36,30 @@ func swigluGradAVX2(dgate []float32, dup []float32, dy []float32, gate []float32
 //
 //go:noescape
 func softmaxAVX2(dst []float32, x []float32)
+
+// expAVX512 computes dst[i] = e^x[i]; len(x) >= len(dst). dst may be x.
+//
+//go:noescape
+func expAVX512(dst []float32, x []float32)
+
+// siluAVX512 computes dst[i] = x[i]·σ(x[i]); len(x) >= len(dst). dst may be x.
+//
+//go:noescape
+func siluAVX512(dst []float32, x []float32)
+
+// siluGradAVX512 computes dst[i] = σ(x)·(1 + x·(1−σ(x))); len(x) >= len(dst). dst may be x.
+//
+//go:noescape
+func siluGradAVX512(dst []float32, x []float32)
+
+// swigluAVX512 computes dst[i] = silu(gate[i])·up[i]; len(gate), len(up) >= len(dst).
+// dst may alias gate or up.
+//
+//go:noescape
+func swigluAVX512(dst []float32, gate []float32, up []float32)
+
+// swigluGradAVX512 is the backward pass of swigluAVX512; see SwiGLUGrad.
+// All slices are at least len(dy) long.
+//
+//go:noescape
+func swigluGradAVX512(dgate []float32, dup []float32, dy []float32, gate []float32, up []float32)

@@ -41,6 +41,7 @@ func genRow() {
 	genSwiGLU()
 	genSwiGLUGrad()
 	genSoftmax()
+	genRow512()
 }
 
 // one returns a register holding 1.0 in every lane.

@@ -31,6 +31,8 @@ func TestVersion(t *testing.T) {
 	assert.Contains(t, out, "go:         "+runtime.Version())
 	assert.Contains(t, out, "platform:   "+runtime.GOOS+"/"+runtime.GOARCH)
 	assert.Contains(t, out, "kernels:    "+asm.Impl())
+	assert.Contains(t, out, "gemm:       "+asm.GemmImpl())
+	assert.Contains(t, out, "exp rows:   "+asm.RowImpl())
 	assert.Contains(t, out, "GOMAXPROCS: ")
 
 	code, out, _ = trmRun("version", "--json")
@@ -39,6 +41,8 @@ func TestVersion(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &b))
 	assert.Equal(t, runtime.Version(), b.Go)
 	assert.Equal(t, asm.Impl(), b.Kernels)
+	assert.Equal(t, asm.GemmImpl(), b.GemmKernel)
+	assert.Equal(t, asm.RowImpl(), b.RowKernel)
 	assert.Equal(t, runtime.GOMAXPROCS(0), b.GOMAXPROCS)
 	assert.NotEmpty(t, b.Version)
 }

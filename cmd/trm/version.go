@@ -20,6 +20,7 @@ type buildInfo struct {
 	Arch       string `json:"arch"`
 	Kernels    string `json:"kernels"`
 	GemmKernel string `json:"gemm_kernels"`
+	RowKernel  string `json:"row_kernels"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	NumCPU     int    `json:"num_cpu"`
 }
@@ -35,6 +36,7 @@ func readBuildInfo() buildInfo {
 		Arch:       runtime.GOARCH,
 		Kernels:    asm.Impl(),
 		GemmKernel: asm.GemmImpl(),
+		RowKernel:  asm.RowImpl(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		NumCPU:     runtime.NumCPU(),
 	}
@@ -78,6 +80,7 @@ func runVersion(_ context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "platform:   %s/%s\n", b.OS, b.Arch)
 	fmt.Fprintf(e.stdout, "kernels:    %s\n", b.Kernels)
 	fmt.Fprintf(e.stdout, "gemm:       %s\n", b.GemmKernel)
+	fmt.Fprintf(e.stdout, "exp rows:   %s\n", b.RowKernel)
 	fmt.Fprintf(e.stdout, "GOMAXPROCS: %d (of %d CPUs)\n", b.GOMAXPROCS, b.NumCPU)
 	return nil
 }
