@@ -313,3 +313,19 @@ func BenchmarkSoftmax(b *testing.B) {
 		bytesPerOp(8*rowLen, func() { Softmax(x[1], x[0]) }),
 		bytesPerOp(8*rowLen, func() { softmaxGeneric(x[1], x[0]) }))
 }
+
+// BenchmarkTranspose times Transpose on the MLP-mixer's matrices (81×64, a
+// 9×9 Sudoku's sequence by hidden 64, and back) and on a 512×512 one.
+func BenchmarkTranspose(b *testing.B) {
+	r := newRand(35)
+	for _, s := range [][2]int{{81, 64}, {64, 81}, {512, 512}} {
+		rows, cols := s[0], s[1]
+		src := randBuffer(r, rows*cols, 0, -1, 1).s()
+		dst := make([]float32, rows*cols)
+		b.Run(fmt.Sprintf("%dx%d", rows, cols), func(b *testing.B) {
+			benchImpls(b,
+				bytesPerOp(8*rows*cols, func() { Transpose(dst, rows, src, cols, rows, cols) }),
+				bytesPerOp(8*rows*cols, func() { transposeGeneric(dst, rows, src, cols, rows, cols) }))
+		})
+	}
+}

@@ -28,3 +28,7 @@ func swiglu(dst, gate, up []float32)                { swigluGeneric(dst, gate, u
 func swigluGrad(dgate, dup, dy, gate, up []float32) { swigluGradGeneric(dgate, dup, dy, gate, up) }
 func rmsnorm(dst, x []float32, eps float32) float32 { return rmsnormGeneric(dst, x, eps) }
 func softmax(dst, x []float32)                      { softmaxGeneric(dst, x) }
+
+func transpose(dst []float32, ldd int, src []float32, lds int, r, c int) {
+	transposeGeneric(dst, ldd, src, lds, r, c)
+}

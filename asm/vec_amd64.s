@@ -510,3 +510,73 @@ binary_tail:
 binary_done:
 	VZEROUPPER
 	RET
+
+// func transpose8AVX2(dst []float32, ldd int, src []float32, lds int, blocks int)
+// Requires: AVX
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ ldd+24(FP), CX
+	MOVQ src_base+32(FP), DX
+	MOVQ lds+56(FP), BX
+	MOVQ blocks+64(FP), SI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+	LEAQ (BX)(BX*2), DI
+	LEAQ (CX)(CX*2), R8
+	LEAQ (DX)(DI*1), R9
+	LEAQ (AX)(R8*1), R10
+
+block:
+	// columns 0..3 of the block: rows 0..3 of dst
+	VMOVUPS     (DX), X0
+	VINSERTF128 $0x01, (DX)(BX*4), Y0, Y0
+	VMOVUPS     (DX)(BX*1), X1
+	VINSERTF128 $0x01, (R9)(BX*2), Y1, Y1
+	VMOVUPS     (DX)(BX*2), X2
+	VINSERTF128 $0x01, (R9)(DI*1), Y2, Y2
+	VMOVUPS     (R9), X3
+	VINSERTF128 $0x01, (R9)(BX*4), Y3, Y3
+	VUNPCKLPS   Y1, Y0, Y4
+	VUNPCKHPS   Y1, Y0, Y5
+	VUNPCKLPS   Y3, Y2, Y6
+	VUNPCKHPS   Y3, Y2, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VSHUFPS     $0x44, Y7, Y5, Y6
+	VSHUFPS     $0xee, Y7, Y5, Y5
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     Y4, (AX)(CX*1)
+	VMOVUPS     Y6, (AX)(CX*2)
+	VMOVUPS     Y5, (R10)
+
+	// columns 4..7 of the block: rows 4..7 of dst
+	VMOVUPS     16(DX), X9
+	VINSERTF128 $0x01, 16(DX)(BX*4), Y9, Y9
+	VMOVUPS     16(DX)(BX*1), X10
+	VINSERTF128 $0x01, 16(R9)(BX*2), Y10, Y10
+	VMOVUPS     16(DX)(BX*2), X11
+	VINSERTF128 $0x01, 16(R9)(DI*1), Y11, Y11
+	VMOVUPS     16(R9), X12
+	VINSERTF128 $0x01, 16(R9)(BX*4), Y12, Y12
+	VUNPCKLPS   Y10, Y9, Y4
+	VUNPCKHPS   Y10, Y9, Y5
+	VUNPCKLPS   Y12, Y11, Y6
+	VUNPCKHPS   Y12, Y11, Y7
+	VSHUFPS     $0x44, Y6, Y4, Y8
+	VSHUFPS     $0xee, Y6, Y4, Y4
+	VSHUFPS     $0x44, Y7, Y5, Y6
+	VSHUFPS     $0xee, Y7, Y5, Y5
+	VMOVUPS     Y8, (AX)(CX*4)
+	VMOVUPS     Y4, (R10)(CX*2)
+	VMOVUPS     Y6, (R10)(R8*1)
+	VMOVUPS     Y5, (R10)(CX*4)
+
+	// next block: 8 columns right in src, 8 rows down in dst
+	ADDQ $0x00000020, DX
+	ADDQ $0x00000020, R9
+	LEAQ (AX)(CX*8), AX
+	LEAQ (R10)(CX*8), R10
+	DECQ SI
+	JNZ  block
+	VZEROUPPER
+	RET

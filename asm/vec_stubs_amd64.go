@@ -45,3 +45,10 @@ func addAVX2(dst []float32, x []float32, y []float32)
 //
 //go:noescape
 func mulAVX2(dst []float32, x []float32, y []float32)
+
+// transpose8AVX2 transposes a strip of 8 rows of src (row stride lds), blocks·8
+// columns wide, into the first 8 columns of blocks·8 rows of dst (row stride ldd).
+// blocks > 0.
+//
+//go:noescape
+func transpose8AVX2(dst []float32, ldd int, src []float32, lds int, blocks int)

@@ -145,9 +145,6 @@ func SoftmaxRows(dst, src *Tensor) {
 	}
 }
 
-// transposeBlock is the tile edge of the cache-blocked transpose.
-const transposeBlock = 32
-
 // TransposeLast2 writes into dst the transpose of the last two axes of src:
 // src [..., R, C] gives dst [..., C, R]. dst must not overlap src.
 func TransposeLast2(dst, src *Tensor) {
@@ -161,26 +158,17 @@ func TransposeLast2(dst, src *Tensor) {
 }
 
 // TransposeMatrices transposes batch row-major r×c matrices stored back to
-// back in src into c×r matrices in dst. dst must not overlap src.
+// back in src into c×r matrices in dst (asm.Transpose on each). dst must not
+// overlap src.
 func TransposeMatrices(dst, src []float32, batch, r, c int) {
 	if len(src) < batch*r*c || len(dst) < batch*r*c {
 		panic("tensor: TransposeMatrices: slice too short")
 	}
+	if r == 0 || c == 0 {
+		return
+	}
 	for b := range batch {
-		s := src[b*r*c : (b+1)*r*c]
-		d := dst[b*r*c : (b+1)*r*c]
-		for i0 := 0; i0 < r; i0 += transposeBlock {
-			i1 := min(i0+transposeBlock, r)
-			for j0 := 0; j0 < c; j0 += transposeBlock {
-				j1 := min(j0+transposeBlock, c)
-				for i := i0; i < i1; i++ {
-					row := s[i*c : i*c+c]
-					for j := j0; j < j1; j++ {
-						d[j*r+i] = row[j]
-					}
-				}
-			}
-		}
+		asm.Transpose(dst[b*r*c:(b+1)*r*c], r, src[b*r*c:(b+1)*r*c], c, r, c)
 	}
 }
 

@@ -1,0 +1,19 @@
+//go:build arm64 && gc && !purego
+
+package asm
+
+// transpose hands full 4×4 blocks to transpose4NEON (transpose_arm64.s).
+func transpose(dst []float32, ldd int, src []float32, lds int, r, c int) {
+	if !useNEON {
+		transposeGeneric(dst, ldd, src, lds, r, c)
+		return
+	}
+	transposeBlocked(dst, ldd, src, lds, r, c, 4, transpose4NEON)
+}
+
+// transpose4NEON transposes a strip of 4 rows of src (row stride lds),
+// blocks·4 columns wide, into the first 4 columns of blocks·4 rows of dst
+// (row stride ldd). blocks > 0.
+//
+//go:noescape
+func transpose4NEON(dst []float32, ldd int, src []float32, lds int, blocks int)
