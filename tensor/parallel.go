@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // parWorkers is the worker count set by SetWorkers; 0 means "GOMAXPROCS at
@@ -88,8 +89,38 @@ func parEnsureHelpers(n int) {
 }
 
 func parHelper() {
-	for tk := range parQueue {
+	for {
+		tk, ok := parPoll()
+		if !ok {
+			tk = <-parQueue // park until the next call
+		}
 		tk.t.work(tk.epoch)
+	}
+}
+
+// parSpin is how long an idle helper keeps polling parQueue before it
+// parks on it. Waking a parked helper took 190–300 µs on the 2-vCPU VM this
+// was measured on (the idle vCPU has to be rescheduled by the host): 5% of a
+// 4 ms GEMM call, 20% of a 1 ms one. Calls in a training step follow each
+// other closely, so a helper that has just finished a part usually finds
+// the next ticket while still polling.
+const parSpin = 200 * time.Microsecond
+
+// parPoll polls parQueue for up to parSpin, yielding the processor between
+// polls so that other goroutines can run, and reports whether it got a
+// ticket.
+func parPoll() (parTicket, bool) {
+	deadline := time.Now().Add(parSpin)
+	for i := 0; ; i++ {
+		select {
+		case tk := <-parQueue:
+			return tk, true
+		default:
+		}
+		if i%16 == 15 && time.Now().After(deadline) {
+			return parTicket{}, false
+		}
+		runtime.Gosched()
 	}
 }
 
