@@ -70,48 +70,90 @@ func genKernel() {
 		}
 	}
 
-	Commentf("k loop, %d steps per iteration", kUnroll)
+	kLoop(k, kUnroll,
+		func(u int) { step(4*mr*u, 4*nr*u) },
+		func(steps int) {
+			ADDQ(U32(4*mr*steps), ap)
+			ADDQ(U32(4*nr*steps), bp)
+		})
+
+	Comment("C[i][0:16] += acc[2i], acc[2i+1], row i at c + i*ldc")
+	rowsAcc := make([][]VecVirtual, mr)
+	for i := range rowsAcc {
+		rowsAcc[i] = acc[2*i : 2*i+2]
+	}
+	updateC(rowsAcc, 32, false)
+	VZEROUPPER()
+	RET()
+}
+
+// kLoop emits the k loop of a micro-kernel: blocks of unroll steps (step(u)
+// emits step u of a block, advance(n) moves the panel pointers n steps on),
+// then the last k mod unroll steps one at a time. unroll is a power of two;
+// k is clobbered.
+func kLoop(k Register, unroll int, step func(u int), advance func(steps int)) {
+	Commentf("k loop, %d steps per iteration", unroll)
 	blocks := GP64()
 	MOVQ(k, blocks)
-	SHRQ(U8(bits.TrailingZeros(kUnroll)), blocks)
+	SHRQ(U8(bits.TrailingZeros(uint(unroll))), blocks)
 	JZ(LabelRef("remainder"))
 	Label("unrolled")
-	for u := 0; u < kUnroll; u++ {
-		step(4*mr*u, 4*nr*u)
+	for u := 0; u < unroll; u++ {
+		step(u)
 	}
-	ADDQ(U32(4*mr*kUnroll), ap)
-	ADDQ(U32(4*nr*kUnroll), bp)
+	advance(unroll)
 	DECQ(blocks)
 	JNZ(LabelRef("unrolled"))
 
 	Label("remainder")
-	Commentf("the last k mod %d steps", kUnroll)
-	ANDQ(U32(kUnroll-1), k)
+	Commentf("the last k mod %d steps", unroll)
+	ANDQ(U32(unroll-1), k)
 	JZ(LabelRef("update"))
 	Label("single")
-	step(0, 0)
-	ADDQ(U32(4*mr), ap)
-	ADDQ(U32(4*nr), bp)
+	step(0)
+	advance(1)
 	DECQ(k)
 	JNZ(LabelRef("single"))
-
 	Label("update")
-	Comment("C[i][0:16] += acc[2i], acc[2i+1], row i at c + i*ldc")
+}
+
+// prefetchC prefetches the first lines cache lines of each of the rows rows
+// of the c parameter (row stride ldc), which the kernel writes (and reads,
+// unless it sets C) after its k loop. Prefetches never fault, and the rows
+// lie inside c anyway.
+func prefetchC(rows, lines int) {
+	Comment("prefetch the rows of C, which are written (and read, unless set) after the k loop")
 	c := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc) // row stride in bytes
-	for i := 0; i < mr; i++ {
-		lo, hi := Mem{Base: c}, Mem{Base: c, Disp: 32}
-		VADDPS(lo, acc[2*i], acc[2*i])
-		VADDPS(hi, acc[2*i+1], acc[2*i+1])
-		VMOVUPS(acc[2*i], lo)
-		VMOVUPS(acc[2*i+1], hi)
-		if i < mr-1 {
+	SHLQ(U8(2), ldc)
+	for r := 0; r < rows; r++ {
+		for l := 0; l < lines; l++ {
+			PREFETCHT0(Mem{Base: c, Disp: 64 * l})
+		}
+		if r < rows-1 {
 			ADDQ(ldc, c)
 		}
 	}
-	VZEROUPPER()
-	RET()
+}
+
+// updateC adds (or, with set, stores) the accumulators to C: acc[r] holds
+// row r of the block, vecBytes bytes per register, at c + r·ldc.
+func updateC(acc [][]VecVirtual, vecBytes int, set bool) {
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc) // row stride in bytes
+	for r, row := range acc {
+		for h, v := range row {
+			m := Mem{Base: c, Disp: vecBytes * h}
+			if !set {
+				VADDPS(m, v, v)
+			}
+			VMOVUPS(v, m)
+		}
+		if r < len(acc)-1 {
+			ADDQ(ldc, c)
+		}
+	}
 }
 
 // avx512Panels lists the numbers of consecutive A panels for which an
@@ -175,19 +217,7 @@ func genKernelAVX512(panels int, set bool) {
 		}
 	}
 
-	{
-		// The prefetches never fault, and the rows lie inside c anyway.
-		Comment("prefetch the rows of C, which are written (and read, unless set) after the k loop")
-		c := Load(Param("c").Base(), GP64())
-		ldc := Load(Param("ldc"), GP64())
-		SHLQ(U8(2), ldc)
-		for r := 0; r < rows; r++ {
-			PREFETCHT0(Mem{Base: c})
-			if r < rows-1 {
-				ADDQ(ldc, c)
-			}
-		}
-	}
+	prefetchC(rows, 1)
 
 	Commentf("acc[r]: row r of the %d×16 block", rows)
 	acc := make([]VecVirtual, rows)
@@ -213,43 +243,14 @@ func genKernelAVX512(panels int, set bool) {
 		ADDQ(U32(4*nr*steps), bp)
 	}
 
-	Commentf("k loop, %d steps per iteration", avx512Unroll)
-	blocks := GP64()
-	MOVQ(k, blocks)
-	SHRQ(U8(bits.TrailingZeros(avx512Unroll)), blocks)
-	JZ(LabelRef("remainder"))
-	Label("unrolled")
-	for u := 0; u < avx512Unroll; u++ {
-		step(u)
-	}
-	advance(avx512Unroll)
-	DECQ(blocks)
-	JNZ(LabelRef("unrolled"))
+	kLoop(k, avx512Unroll, step, advance)
 
-	Label("remainder")
-	Commentf("the last k mod %d steps", avx512Unroll)
-	ANDQ(U32(avx512Unroll-1), k)
-	JZ(LabelRef("update"))
-	Label("single")
-	step(0)
-	advance(1)
-	DECQ(k)
-	JNZ(LabelRef("single"))
-
-	Label("update")
 	Commentf("C[r][0:16] %s acc[r], row r at c + r*ldc", op)
-	c := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc) // row stride in bytes
-	for r := 0; r < rows; r++ {
-		if !set {
-			VADDPS(Mem{Base: c}, acc[r], acc[r])
-		}
-		VMOVUPS(acc[r], Mem{Base: c})
-		if r < rows-1 {
-			ADDQ(ldc, c)
-		}
+	rowsAcc := make([][]VecVirtual, rows)
+	for r := range rowsAcc {
+		rowsAcc[r] = acc[r : r+1]
 	}
+	updateC(rowsAcc, 64, set)
 	VZEROUPPER()
 	RET()
 }
@@ -301,19 +302,7 @@ func genKernelAVX512Wide(panels int, set bool) {
 		return Mem{Base: ap, Index: astride, Scale: 1, Disp: disp}
 	}
 
-	{
-		Comment("prefetch the rows of C, which are written (and read, unless set) after the k loop")
-		c := Load(Param("c").Base(), GP64())
-		ldc := Load(Param("ldc"), GP64())
-		SHLQ(U8(2), ldc)
-		for r := 0; r < rows; r++ {
-			PREFETCHT0(Mem{Base: c})
-			PREFETCHT0(Mem{Base: c, Disp: 64})
-			if r < rows-1 {
-				ADDQ(ldc, c)
-			}
-		}
-	}
+	prefetchC(rows, 2)
 
 	Commentf("acc[2r], acc[2r+1]: row r of the %d×32 block, columns 0..15 and 16..31", rows)
 	acc := make([]VecVirtual, 2*rows)
@@ -342,46 +331,14 @@ func genKernelAVX512Wide(panels int, set bool) {
 		ADDQ(U32(4*nr*steps), bp1)
 	}
 
-	Commentf("k loop, %d steps per iteration", avx512Unroll)
-	blocks := GP64()
-	MOVQ(k, blocks)
-	SHRQ(U8(bits.TrailingZeros(avx512Unroll)), blocks)
-	JZ(LabelRef("remainder"))
-	Label("unrolled")
-	for u := 0; u < avx512Unroll; u++ {
-		step(u)
-	}
-	advance(avx512Unroll)
-	DECQ(blocks)
-	JNZ(LabelRef("unrolled"))
+	kLoop(k, avx512Unroll, step, advance)
 
-	Label("remainder")
-	Commentf("the last k mod %d steps", avx512Unroll)
-	ANDQ(U32(avx512Unroll-1), k)
-	JZ(LabelRef("update"))
-	Label("single")
-	step(0)
-	advance(1)
-	DECQ(k)
-	JNZ(LabelRef("single"))
-
-	Label("update")
 	Commentf("C[r][0:32] %s acc[2r], acc[2r+1], row r at c + r*ldc", op)
-	c := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc) // row stride in bytes
-	for r := 0; r < rows; r++ {
-		for h := 0; h < 2; h++ {
-			m := Mem{Base: c, Disp: 64 * h}
-			if !set {
-				VADDPS(m, acc[2*r+h], acc[2*r+h])
-			}
-			VMOVUPS(acc[2*r+h], m)
-		}
-		if r < rows-1 {
-			ADDQ(ldc, c)
-		}
+	rowsAcc := make([][]VecVirtual, rows)
+	for r := range rowsAcc {
+		rowsAcc[r] = acc[2*r : 2*r+2]
 	}
+	updateC(rowsAcc, 64, set)
 	VZEROUPPER()
 	RET()
 }
