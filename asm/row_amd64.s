@@ -1084,287 +1084,6 @@ swiglugrad_done:
 	VZEROUPPER
 	RET
 
-// func softmaxAVX2(dst []float32, x []float32)
-// Requires: AVX, AVX2, FMA3
-TEXT ·softmaxAVX2(SB), NOSPLIT, $0-48
-	// pass 1: m = max x
-	VMOVUPS neginf<>+0(SB), Y0
-	VMOVUPS neginf<>+0(SB), Y1
-	VMOVUPS neginf<>+0(SB), Y2
-	VMOVUPS neginf<>+0(SB), Y3
-	MOVQ    x_base+24(FP), AX
-	MOVQ    dst_len+8(FP), CX
-
-	// max: 4 vectors (32 elements) per iteration
-	CMPQ CX, $0x00000020
-	JB   max_single
-
-max_unrolled:
-	VMAXPS (AX), Y0, Y0
-	VMAXPS 32(AX), Y1, Y1
-	VMAXPS 64(AX), Y2, Y2
-	VMAXPS 96(AX), Y3, Y3
-	ADDQ   $0x00000080, AX
-	SUBQ   $0x00000020, CX
-	CMPQ   CX, $0x00000020
-	JAE    max_unrolled
-
-max_single:
-	// max: one vector per iteration
-	CMPQ   CX, $0x00000008
-	JB     max_tail
-	VMAXPS (AX), Y0, Y0
-	ADDQ   $0x00000020, AX
-	SUBQ   $0x00000008, CX
-	JMP    max_single
-
-max_tail:
-	// max: the last 1..7 elements under a lane mask
-	TESTQ      CX, CX
-	JZ         max_done
-	LEAQ       tailmask<>+32(SB), DX
-	NEGQ       CX
-	VMOVDQU    (DX)(CX*4), Y4
-	VMASKMOVPS (AX), Y4, Y5
-	VBLENDVPS  Y4, Y5, Y0, Y5
-	VMAXPS     Y5, Y0, Y0
-
-max_done:
-	VMAXPS       Y1, Y0, Y0
-	VMAXPS       Y2, Y0, Y0
-	VMAXPS       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VMAXPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VMAXPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VMAXSS       X1, X0, X0
-	VBROADCASTSS X0, Y0
-
-	// pass 2: dst = e^(x − m), sums in two accumulators
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	MOVQ   dst_base+0(FP), AX
-	MOVQ   x_base+24(FP), CX
-	MOVQ   dst_len+8(FP), DX
-
-	// exp: 2 vectors (16 elements) per iteration
-	CMPQ DX, $0x00000010
-	JB   exp_single
-
-exp_unrolled:
-	VMOVUPS      (CX), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      half<>+0(SB), Y4
-	VFMADD231PS  log2e<>+0(SB), Y3, Y4
-	VROUNDPS     $0x01, Y4, Y4
-	VMOVAPS      Y3, Y5
-	VFNMADD231PS ln2hi<>+0(SB), Y4, Y5
-	VFNMADD231PS ln2lo<>+0(SB), Y4, Y5
-	VMOVUPS      expc7<>+0(SB), Y6
-	VFMADD213PS  expc6<>+0(SB), Y5, Y6
-	VFMADD213PS  expc5<>+0(SB), Y5, Y6
-	VFMADD213PS  expc4<>+0(SB), Y5, Y6
-	VFMADD213PS  expc3<>+0(SB), Y5, Y6
-	VFMADD213PS  expc2<>+0(SB), Y5, Y6
-	VMULPS       Y5, Y6, Y6
-	VFMADD213PS  Y5, Y5, Y6
-	VADDPS       one<>+0(SB), Y6, Y6
-
-	// scale by 2^k: add k to the exponent field of p
-	VCVTPS2DQ Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    Y4, Y6, Y6
-
-	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
-	VCMPPS       $0x1e, exphi<>+0(SB), Y3, Y5
-	VBLENDVPS    Y5, posinf<>+0(SB), Y6, Y6
-	VCMPPS       $0x15, explo<>+0(SB), Y3, Y5
-	VANDPS       Y5, Y6, Y6
-	VMOVUPS      Y6, (AX)
-	VADDPS       Y6, Y1, Y1
-	VMOVUPS      32(CX), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      half<>+0(SB), Y4
-	VFMADD231PS  log2e<>+0(SB), Y3, Y4
-	VROUNDPS     $0x01, Y4, Y4
-	VMOVAPS      Y3, Y5
-	VFNMADD231PS ln2hi<>+0(SB), Y4, Y5
-	VFNMADD231PS ln2lo<>+0(SB), Y4, Y5
-	VMOVUPS      expc7<>+0(SB), Y6
-	VFMADD213PS  expc6<>+0(SB), Y5, Y6
-	VFMADD213PS  expc5<>+0(SB), Y5, Y6
-	VFMADD213PS  expc4<>+0(SB), Y5, Y6
-	VFMADD213PS  expc3<>+0(SB), Y5, Y6
-	VFMADD213PS  expc2<>+0(SB), Y5, Y6
-	VMULPS       Y5, Y6, Y6
-	VFMADD213PS  Y5, Y5, Y6
-	VADDPS       one<>+0(SB), Y6, Y6
-
-	// scale by 2^k: add k to the exponent field of p
-	VCVTPS2DQ Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    Y4, Y6, Y6
-
-	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
-	VCMPPS    $0x1e, exphi<>+0(SB), Y3, Y5
-	VBLENDVPS Y5, posinf<>+0(SB), Y6, Y6
-	VCMPPS    $0x15, explo<>+0(SB), Y3, Y5
-	VANDPS    Y5, Y6, Y6
-	VMOVUPS   Y6, 32(AX)
-	VADDPS    Y6, Y2, Y2
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	CMPQ      DX, $0x00000010
-	JAE       exp_unrolled
-
-exp_single:
-	// exp: one vector per iteration
-	CMPQ         DX, $0x00000008
-	JB           exp_tail
-	VMOVUPS      (CX), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      half<>+0(SB), Y4
-	VFMADD231PS  log2e<>+0(SB), Y3, Y4
-	VROUNDPS     $0x01, Y4, Y4
-	VMOVAPS      Y3, Y5
-	VFNMADD231PS ln2hi<>+0(SB), Y4, Y5
-	VFNMADD231PS ln2lo<>+0(SB), Y4, Y5
-	VMOVUPS      expc7<>+0(SB), Y6
-	VFMADD213PS  expc6<>+0(SB), Y5, Y6
-	VFMADD213PS  expc5<>+0(SB), Y5, Y6
-	VFMADD213PS  expc4<>+0(SB), Y5, Y6
-	VFMADD213PS  expc3<>+0(SB), Y5, Y6
-	VFMADD213PS  expc2<>+0(SB), Y5, Y6
-	VMULPS       Y5, Y6, Y6
-	VFMADD213PS  Y5, Y5, Y6
-	VADDPS       one<>+0(SB), Y6, Y6
-
-	// scale by 2^k: add k to the exponent field of p
-	VCVTPS2DQ Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    Y4, Y6, Y6
-
-	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
-	VCMPPS    $0x1e, exphi<>+0(SB), Y3, Y5
-	VBLENDVPS Y5, posinf<>+0(SB), Y6, Y6
-	VCMPPS    $0x15, explo<>+0(SB), Y3, Y5
-	VANDPS    Y5, Y6, Y6
-	VMOVUPS   Y6, (AX)
-	VADDPS    Y6, Y1, Y1
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       exp_single
-
-exp_tail:
-	// exp: the last 1..7 elements under a lane mask
-	TESTQ        DX, DX
-	JZ           exp_done
-	LEAQ         tailmask<>+32(SB), BX
-	NEGQ         DX
-	VMOVDQU      (BX)(DX*4), Y3
-	VMASKMOVPS   (CX), Y3, Y4
-	VSUBPS       Y0, Y4, Y4
-	VMOVUPS      half<>+0(SB), Y0
-	VFMADD231PS  log2e<>+0(SB), Y4, Y0
-	VROUNDPS     $0x01, Y0, Y0
-	VMOVAPS      Y4, Y5
-	VFNMADD231PS ln2hi<>+0(SB), Y0, Y5
-	VFNMADD231PS ln2lo<>+0(SB), Y0, Y5
-	VMOVUPS      expc7<>+0(SB), Y6
-	VFMADD213PS  expc6<>+0(SB), Y5, Y6
-	VFMADD213PS  expc5<>+0(SB), Y5, Y6
-	VFMADD213PS  expc4<>+0(SB), Y5, Y6
-	VFMADD213PS  expc3<>+0(SB), Y5, Y6
-	VFMADD213PS  expc2<>+0(SB), Y5, Y6
-	VMULPS       Y5, Y6, Y6
-	VFMADD213PS  Y5, Y5, Y6
-	VADDPS       one<>+0(SB), Y6, Y6
-
-	// scale by 2^k: add k to the exponent field of p
-	VCVTPS2DQ Y0, Y0
-	VPSLLD    $0x17, Y0, Y0
-	VPADDD    Y0, Y6, Y6
-
-	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
-	VCMPPS     $0x1e, exphi<>+0(SB), Y4, Y5
-	VBLENDVPS  Y5, posinf<>+0(SB), Y6, Y6
-	VCMPPS     $0x15, explo<>+0(SB), Y4, Y5
-	VANDPS     Y5, Y6, Y6
-	VMASKMOVPS Y6, Y3, (AX)
-	VANDPS     Y3, Y6, Y6
-	VADDPS     Y6, Y1, Y1
-
-exp_done:
-	// pass 3: dst ·= 1/s
-	VMOVSS       one<>+0(SB), X0
-	VADDPS       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VADDPS       X2, X1, X1
-	VMOVHLPS     X1, X1, X2
-	VADDPS       X2, X1, X1
-	VMOVSHDUP    X1, X2
-	VADDSS       X2, X1, X1
-	VDIVSS       X1, X0, X0
-	VBROADCASTSS X0, Y0
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         dst_len+8(FP), CX
-
-	// scale: 4 vectors (32 elements) per iteration
-	CMPQ CX, $0x00000020
-	JB   scale_single
-
-scale_unrolled:
-	VMULPS  (AX), Y0, Y1
-	VMOVUPS Y1, (AX)
-	VMULPS  32(AX), Y0, Y1
-	VMOVUPS Y1, 32(AX)
-	VMULPS  64(AX), Y0, Y1
-	VMOVUPS Y1, 64(AX)
-	VMULPS  96(AX), Y0, Y1
-	VMOVUPS Y1, 96(AX)
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, CX
-	CMPQ    CX, $0x00000020
-	JAE     scale_unrolled
-
-scale_single:
-	// scale: one vector per iteration
-	CMPQ    CX, $0x00000008
-	JB      scale_tail
-	VMULPS  (AX), Y0, Y1
-	VMOVUPS Y1, (AX)
-	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
-	JMP     scale_single
-
-scale_tail:
-	// scale: the last 1..7 elements under a lane mask
-	TESTQ      CX, CX
-	JZ         scale_done
-	LEAQ       tailmask<>+32(SB), DX
-	NEGQ       CX
-	VMOVDQU    (DX)(CX*4), Y1
-	VMASKMOVPS (AX), Y1, Y2
-	VMULPS     Y2, Y0, Y0
-	VMASKMOVPS Y0, Y1, (AX)
-
-scale_done:
-	VZEROUPPER
-	RET
-
-DATA neginf<>+0(SB)/4, $0xff800000
-DATA neginf<>+4(SB)/4, $0xff800000
-DATA neginf<>+8(SB)/4, $0xff800000
-DATA neginf<>+12(SB)/4, $0xff800000
-DATA neginf<>+16(SB)/4, $0xff800000
-DATA neginf<>+20(SB)/4, $0xff800000
-DATA neginf<>+24(SB)/4, $0xff800000
-DATA neginf<>+28(SB)/4, $0xff800000
-GLOBL neginf<>(SB), RODATA|NOPTR, $32
-
 // func expAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·expAVX512(SB), NOSPLIT, $0-48
@@ -2281,3 +2000,284 @@ swiglugrad_tail:
 swiglugrad_done:
 	VZEROUPPER
 	RET
+
+// func softmaxAVX2(dst []float32, x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·softmaxAVX2(SB), NOSPLIT, $0-48
+	// pass 1: m = max x
+	VMOVUPS neginf<>+0(SB), Y0
+	VMOVUPS neginf<>+0(SB), Y1
+	VMOVUPS neginf<>+0(SB), Y2
+	VMOVUPS neginf<>+0(SB), Y3
+	MOVQ    x_base+24(FP), AX
+	MOVQ    dst_len+8(FP), CX
+
+	// max: 4 vectors (32 elements) per iteration
+	CMPQ CX, $0x00000020
+	JB   max_single
+
+max_unrolled:
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, CX
+	CMPQ   CX, $0x00000020
+	JAE    max_unrolled
+
+max_single:
+	// max: one vector per iteration
+	CMPQ   CX, $0x00000008
+	JB     max_tail
+	VMAXPS (AX), Y0, Y0
+	ADDQ   $0x00000020, AX
+	SUBQ   $0x00000008, CX
+	JMP    max_single
+
+max_tail:
+	// max: the last 1..7 elements under a lane mask
+	TESTQ      CX, CX
+	JZ         max_done
+	LEAQ       tailmask<>+32(SB), DX
+	NEGQ       CX
+	VMOVDQU    (DX)(CX*4), Y4
+	VMASKMOVPS (AX), Y4, Y5
+	VBLENDVPS  Y4, Y5, Y0, Y5
+	VMAXPS     Y5, Y0, Y0
+
+max_done:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y2, Y0, Y0
+	VMAXPS       Y3, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXSS       X1, X0, X0
+	VBROADCASTSS X0, Y0
+
+	// pass 2: dst = e^(x − m), sums in two accumulators
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   x_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+
+	// exp: 2 vectors (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   exp_single
+
+exp_unrolled:
+	VMOVUPS      (CX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      half<>+0(SB), Y4
+	VFMADD231PS  log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VMOVAPS      Y3, Y5
+	VFNMADD231PS ln2hi<>+0(SB), Y4, Y5
+	VFNMADD231PS ln2lo<>+0(SB), Y4, Y5
+	VMOVUPS      expc7<>+0(SB), Y6
+	VFMADD213PS  expc6<>+0(SB), Y5, Y6
+	VFMADD213PS  expc5<>+0(SB), Y5, Y6
+	VFMADD213PS  expc4<>+0(SB), Y5, Y6
+	VFMADD213PS  expc3<>+0(SB), Y5, Y6
+	VFMADD213PS  expc2<>+0(SB), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD213PS  Y5, Y5, Y6
+	VADDPS       one<>+0(SB), Y6, Y6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VPADDD    Y4, Y6, Y6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS       $0x1e, exphi<>+0(SB), Y3, Y5
+	VBLENDVPS    Y5, posinf<>+0(SB), Y6, Y6
+	VCMPPS       $0x15, explo<>+0(SB), Y3, Y5
+	VANDPS       Y5, Y6, Y6
+	VMOVUPS      Y6, (AX)
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      32(CX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      half<>+0(SB), Y4
+	VFMADD231PS  log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VMOVAPS      Y3, Y5
+	VFNMADD231PS ln2hi<>+0(SB), Y4, Y5
+	VFNMADD231PS ln2lo<>+0(SB), Y4, Y5
+	VMOVUPS      expc7<>+0(SB), Y6
+	VFMADD213PS  expc6<>+0(SB), Y5, Y6
+	VFMADD213PS  expc5<>+0(SB), Y5, Y6
+	VFMADD213PS  expc4<>+0(SB), Y5, Y6
+	VFMADD213PS  expc3<>+0(SB), Y5, Y6
+	VFMADD213PS  expc2<>+0(SB), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD213PS  Y5, Y5, Y6
+	VADDPS       one<>+0(SB), Y6, Y6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VPADDD    Y4, Y6, Y6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS    $0x1e, exphi<>+0(SB), Y3, Y5
+	VBLENDVPS Y5, posinf<>+0(SB), Y6, Y6
+	VCMPPS    $0x15, explo<>+0(SB), Y3, Y5
+	VANDPS    Y5, Y6, Y6
+	VMOVUPS   Y6, 32(AX)
+	VADDPS    Y6, Y2, Y2
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	CMPQ      DX, $0x00000010
+	JAE       exp_unrolled
+
+exp_single:
+	// exp: one vector per iteration
+	CMPQ         DX, $0x00000008
+	JB           exp_tail
+	VMOVUPS      (CX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      half<>+0(SB), Y4
+	VFMADD231PS  log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VMOVAPS      Y3, Y5
+	VFNMADD231PS ln2hi<>+0(SB), Y4, Y5
+	VFNMADD231PS ln2lo<>+0(SB), Y4, Y5
+	VMOVUPS      expc7<>+0(SB), Y6
+	VFMADD213PS  expc6<>+0(SB), Y5, Y6
+	VFMADD213PS  expc5<>+0(SB), Y5, Y6
+	VFMADD213PS  expc4<>+0(SB), Y5, Y6
+	VFMADD213PS  expc3<>+0(SB), Y5, Y6
+	VFMADD213PS  expc2<>+0(SB), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD213PS  Y5, Y5, Y6
+	VADDPS       one<>+0(SB), Y6, Y6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VPADDD    Y4, Y6, Y6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS    $0x1e, exphi<>+0(SB), Y3, Y5
+	VBLENDVPS Y5, posinf<>+0(SB), Y6, Y6
+	VCMPPS    $0x15, explo<>+0(SB), Y3, Y5
+	VANDPS    Y5, Y6, Y6
+	VMOVUPS   Y6, (AX)
+	VADDPS    Y6, Y1, Y1
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	SUBQ      $0x00000008, DX
+	JMP       exp_single
+
+exp_tail:
+	// exp: the last 1..7 elements under a lane mask
+	TESTQ        DX, DX
+	JZ           exp_done
+	LEAQ         tailmask<>+32(SB), BX
+	NEGQ         DX
+	VMOVDQU      (BX)(DX*4), Y3
+	VMASKMOVPS   (CX), Y3, Y4
+	VSUBPS       Y0, Y4, Y4
+	VMOVUPS      half<>+0(SB), Y0
+	VFMADD231PS  log2e<>+0(SB), Y4, Y0
+	VROUNDPS     $0x01, Y0, Y0
+	VMOVAPS      Y4, Y5
+	VFNMADD231PS ln2hi<>+0(SB), Y0, Y5
+	VFNMADD231PS ln2lo<>+0(SB), Y0, Y5
+	VMOVUPS      expc7<>+0(SB), Y6
+	VFMADD213PS  expc6<>+0(SB), Y5, Y6
+	VFMADD213PS  expc5<>+0(SB), Y5, Y6
+	VFMADD213PS  expc4<>+0(SB), Y5, Y6
+	VFMADD213PS  expc3<>+0(SB), Y5, Y6
+	VFMADD213PS  expc2<>+0(SB), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD213PS  Y5, Y5, Y6
+	VADDPS       one<>+0(SB), Y6, Y6
+
+	// scale by 2^k: add k to the exponent field of p
+	VCVTPS2DQ Y0, Y0
+	VPSLLD    $0x17, Y0, Y0
+	VPADDD    Y0, Y6, Y6
+
+	// x > expHi: +Inf; x < expLo: 0 (the comparison keeps NaN lanes)
+	VCMPPS     $0x1e, exphi<>+0(SB), Y4, Y5
+	VBLENDVPS  Y5, posinf<>+0(SB), Y6, Y6
+	VCMPPS     $0x15, explo<>+0(SB), Y4, Y5
+	VANDPS     Y5, Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)
+	VANDPS     Y3, Y6, Y6
+	VADDPS     Y6, Y1, Y1
+
+exp_done:
+	// pass 3: dst ·= 1/s
+	VMOVSS       one<>+0(SB), X0
+	VADDPS       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPS       X2, X1, X1
+	VMOVHLPS     X1, X1, X2
+	VADDPS       X2, X1, X1
+	VMOVSHDUP    X1, X2
+	VADDSS       X2, X1, X1
+	VDIVSS       X1, X0, X0
+	VBROADCASTSS X0, Y0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         dst_len+8(FP), CX
+
+	// scale: 4 vectors (32 elements) per iteration
+	CMPQ CX, $0x00000020
+	JB   scale_single
+
+scale_unrolled:
+	VMULPS  (AX), Y0, Y1
+	VMOVUPS Y1, (AX)
+	VMULPS  32(AX), Y0, Y1
+	VMOVUPS Y1, 32(AX)
+	VMULPS  64(AX), Y0, Y1
+	VMOVUPS Y1, 64(AX)
+	VMULPS  96(AX), Y0, Y1
+	VMOVUPS Y1, 96(AX)
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, CX
+	CMPQ    CX, $0x00000020
+	JAE     scale_unrolled
+
+scale_single:
+	// scale: one vector per iteration
+	CMPQ    CX, $0x00000008
+	JB      scale_tail
+	VMULPS  (AX), Y0, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     scale_single
+
+scale_tail:
+	// scale: the last 1..7 elements under a lane mask
+	TESTQ      CX, CX
+	JZ         scale_done
+	LEAQ       tailmask<>+32(SB), DX
+	NEGQ       CX
+	VMOVDQU    (DX)(CX*4), Y1
+	VMASKMOVPS (AX), Y1, Y2
+	VMULPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y1, (AX)
+
+scale_done:
+	VZEROUPPER
+	RET
+
+DATA neginf<>+0(SB)/4, $0xff800000
+DATA neginf<>+4(SB)/4, $0xff800000
+DATA neginf<>+8(SB)/4, $0xff800000
+DATA neginf<>+12(SB)/4, $0xff800000
+DATA neginf<>+16(SB)/4, $0xff800000
+DATA neginf<>+20(SB)/4, $0xff800000
+DATA neginf<>+24(SB)/4, $0xff800000
+DATA neginf<>+28(SB)/4, $0xff800000
+GLOBL neginf<>(SB), RODATA|NOPTR, $32

@@ -31,12 +31,6 @@ func swigluAVX2(dst []float32, gate []float32, up []float32)
 //go:noescape
 func swigluGradAVX2(dgate []float32, dup []float32, dy []float32, gate []float32, up []float32)
 
-// softmaxAVX2 computes dst = exp(x − max x) / Σ exp(x − max x); len(x) >= len(dst) > 0.
-// dst may be x.
-//
-//go:noescape
-func softmaxAVX2(dst []float32, x []float32)
-
 // expAVX512 computes dst[i] = e^x[i]; len(x) >= len(dst). dst may be x.
 //
 //go:noescape
@@ -63,3 +57,9 @@ func swigluAVX512(dst []float32, gate []float32, up []float32)
 //
 //go:noescape
 func swigluGradAVX512(dgate []float32, dup []float32, dy []float32, gate []float32, up []float32)
+
+// softmaxAVX2 computes dst = exp(x − max x) / Σ exp(x − max x); len(x) >= len(dst) > 0.
+// dst may be x.
+//
+//go:noescape
+func softmaxAVX2(dst []float32, x []float32)

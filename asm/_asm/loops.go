@@ -73,6 +73,8 @@ type block struct {
 
 func (b block) masked() bool { return b.mask != nil }
 
+func (b block) count() int { return b.vecs }
+
 // in returns vector i of the row at p as a source operand of an arithmetic
 // instruction: a memory operand in full blocks, a masked load in the tail.
 func (b block) in(p GPVirtual, i int) Op {

@@ -29,19 +29,50 @@ const (
 const rowUnroll = 2
 
 func genRow() {
-	genUnary("expAVX2", "e^x[i]", func(x VecVirtual) VecVirtual { return exp8(x) })
-	genUnary("siluAVX2", "x[i]·σ(x[i])", func(x VecVirtual) VecVirtual {
-		s := sigmoid8(x)
-		VMULPS(s, x, s)
-		return s
-	})
-	genUnary("siluGradAVX2", "σ(x)·(1 + x·(1−σ(x)))", func(x VecVirtual) VecVirtual {
-		return siluGrad8(x, sigmoid8(x))
-	})
-	genSwiGLU()
-	genSwiGLUGrad()
+	for _, v := range []isa{avx2, avx512} {
+		genUnary(v, "exp", "e^x[i]", v.exp)
+		genUnary(v, "silu", "x[i]·σ(x[i])", func(x VecVirtual) VecVirtual {
+			s := v.sigmoid(x)
+			VMULPS(s, x, s)
+			return s
+		})
+		genUnary(v, "siluGrad", "σ(x)·(1 + x·(1−σ(x)))", func(x VecVirtual) VecVirtual {
+			return v.siluGrad(x, v.sigmoid(x))
+		})
+		genSwiGLU(v)
+		genSwiGLUGrad(v)
+	}
 	genSoftmax()
-	genRow512()
+}
+
+// isa is one vector instruction set the exp-based row ops are generated
+// for: its function-name suffix, its element loop and its exp, σ and silu'
+// on one register. The AVX-512 functions (row512.go) are the AVX2 ones
+// (below) instruction for instruction on ZMM registers.
+type isa struct {
+	suffix   string
+	forEach  func(name string, n GPVirtual, ps []GPVirtual, unroll int, body func(b rowBlock))
+	exp      func(x VecVirtual) VecVirtual
+	sigmoid  func(x VecVirtual) VecVirtual
+	siluGrad func(x, s VecVirtual) VecVirtual
+}
+
+// rowBlock is what the row ops' loop bodies need of a block (loops.go) or a
+// block512 (row512.go).
+type rowBlock interface {
+	count() int // vectors in the block
+	in(p GPVirtual, i int) Op
+	load(p GPVirtual, i int) VecVirtual
+	store(v VecVirtual, p GPVirtual, i int)
+}
+
+// avx2 is the isa of the AVX2 row ops.
+var avx2 = isa{
+	suffix: "AVX2",
+	forEach: func(name string, n GPVirtual, ps []GPVirtual, unroll int, body func(b rowBlock)) {
+		forEach(name, n, ps, unroll, func(b block) { body(b) })
+	},
+	exp: exp8, sigmoid: sigmoid8, siluGrad: siluGrad8,
 }
 
 // one returns a register holding 1.0 in every lane.
@@ -115,15 +146,17 @@ func siluGrad8(x, s VecVirtual) VecVirtual {
 	return t
 }
 
-// genUnary emits func name(dst, x []float32) computing dst[i] = f(x[i]).
-func genUnary(name, what string, f func(x VecVirtual) VecVirtual) {
+// genUnary emits func name+v.suffix(dst, x []float32) computing
+// dst[i] = f(x[i]).
+func genUnary(v isa, name, what string, f func(x VecVirtual) VecVirtual) {
+	name += v.suffix
 	TEXT(name, NOSPLIT, "func(dst, x []float32)")
 	Pragma("noescape")
 	Doc(name + " computes dst[i] = " + what + "; len(x) >= len(dst). dst may be x.")
 	n := length("dst")
 	p := ptrs("dst", "x")
-	forEach("unary", n, p, rowUnroll, func(b block) {
-		for i := 0; i < b.vecs; i++ {
+	v.forEach("unary", n, p, rowUnroll, func(b rowBlock) {
+		for i := 0; i < b.count(); i++ {
 			b.store(f(b.load(p[1], i)), p[0], i)
 		}
 	})
@@ -131,18 +164,19 @@ func genUnary(name, what string, f func(x VecVirtual) VecVirtual) {
 	RET()
 }
 
-// genSwiGLU emits swigluAVX2: dst[i] = (g·σ(g))·up[i] with g = gate[i].
-func genSwiGLU() {
-	TEXT("swigluAVX2", NOSPLIT, "func(dst, gate, up []float32)")
+// genSwiGLU emits swiglu+v.suffix: dst[i] = (g·σ(g))·up[i] with g = gate[i].
+func genSwiGLU(v isa) {
+	name := "swiglu" + v.suffix
+	TEXT(name, NOSPLIT, "func(dst, gate, up []float32)")
 	Pragma("noescape")
-	Doc("swigluAVX2 computes dst[i] = silu(gate[i])·up[i]; len(gate), len(up) >= len(dst).",
+	Doc(name+" computes dst[i] = silu(gate[i])·up[i]; len(gate), len(up) >= len(dst).",
 		"dst may alias gate or up.")
 	n := length("dst")
 	p := ptrs("dst", "gate", "up")
-	forEach("swiglu", n, p, rowUnroll, func(b block) {
-		for i := 0; i < b.vecs; i++ {
+	v.forEach("swiglu", n, p, rowUnroll, func(b rowBlock) {
+		for i := 0; i < b.count(); i++ {
 			g := b.load(p[1], i)
-			s := sigmoid8(g)
+			s := v.sigmoid(g)
 			VMULPS(g, s, s)             // silu(g)
 			VMULPS(b.in(p[2], i), s, s) // · up
 			b.store(s, p[0], i)
@@ -152,26 +186,27 @@ func genSwiGLU() {
 	RET()
 }
 
-// genSwiGLUGrad emits swigluGradAVX2, the backward pass of SwiGLU:
+// genSwiGLUGrad emits swigluGrad+v.suffix, the backward pass of SwiGLU:
 //
 //	dgate[i] = (dy·up)·silu'(g),  dup[i] = dy·silu(g),  g = gate[i]
 //
 // All inputs of a block are loaded before either output is stored, so dgate
 // and dup may alias dy.
-func genSwiGLUGrad() {
-	TEXT("swigluGradAVX2", NOSPLIT, "func(dgate, dup, dy, gate, up []float32)")
+func genSwiGLUGrad(v isa) {
+	name := "swigluGrad" + v.suffix
+	TEXT(name, NOSPLIT, "func(dgate, dup, dy, gate, up []float32)")
 	Pragma("noescape")
-	Doc("swigluGradAVX2 is the backward pass of swigluAVX2; see SwiGLUGrad.",
+	Doc(name+" is the backward pass of swiglu"+v.suffix+"; see SwiGLUGrad.",
 		"All slices are at least len(dy) long.")
 	n := length("dy")
 	p := ptrs("dgate", "dup", "dy", "gate", "up")
-	forEach("swiglugrad", n, p, rowUnroll, func(b block) {
-		for i := 0; i < b.vecs; i++ {
+	v.forEach("swiglugrad", n, p, rowUnroll, func(b rowBlock) {
+		for i := 0; i < b.count(); i++ {
 			d := b.load(p[2], i)
 			g := b.load(p[3], i)
 			u := b.load(p[4], i)
-			s := sigmoid8(g)
-			dg := siluGrad8(g, s)
+			s := v.sigmoid(g)
+			dg := v.siluGrad(g, s)
 			VMULPS(d, u, u)   // dy·up
 			VMULPS(dg, u, dg) // (dy·up)·silu'(g)
 			VMULPS(g, s, s)   // silu(g)
