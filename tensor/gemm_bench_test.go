@@ -77,12 +77,18 @@ func (s gemmBenchShape) operands() func() {
 	return func() { Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n) }
 }
 
-// BenchmarkGemmScaling measures the speed-up of two workers over one with
-// the two alternating call by call on the large shapes of BenchmarkGemm, so
-// that both see the same state of a shared, noisy machine. It reports the
-// median GFLOP/s of each and the ratio of the median call times, t2/t1:
+// BenchmarkGemmScaling measures the speed-up of two workers over one on the
+// large shapes of BenchmarkGemm, with the two interleaved so that both see
+// the same state of a shared, noisy machine. Each iteration times two
+// one-worker calls after an untimed one, two two-worker calls after an
+// untimed one — back-to-back calls, as in a training loop, where the helper
+// goroutine is still polling for work (parSpin) when the next call comes —
+// and, after a pause longer than parSpin, one more two-worker call, which
+// has to wake the parked helper first. It reports the median GFLOP/s of the
+// one- and back-to-back two-worker calls, their ratio t2/t1, and the ratio
+// for the calls after a pause, t2cold/t1:
 //
-//	go test ./tensor -run '^$' -bench GemmScaling -benchtime 100x
+//	go test ./tensor -run '^$' -bench GemmScaling -benchtime 30x
 func BenchmarkGemmScaling(b *testing.B) {
 	for _, s := range []gemmBenchShape{
 		{"NN", 512, 512, 512},
@@ -103,15 +109,20 @@ func BenchmarkGemmScaling(b *testing.B) {
 			gemmSetWorkers(b, 1) // restores the setting afterwards
 			call(1)
 			call(2) // start the helpers, size the buffers
-			var t1, t2 []time.Duration
+			var t1, t2, t2cold []time.Duration
 			for b.Loop() {
-				t1 = append(t1, call(1))
-				t2 = append(t2, call(2))
+				call(1)
+				t1 = append(t1, call(1), call(1))
+				call(2)
+				t2 = append(t2, call(2), call(2))
+				time.Sleep(4 * parSpin) // the helper parks
+				t2cold = append(t2cold, call(2))
 			}
-			m1, m2 := gemmMedian(t1), gemmMedian(t2)
+			m1, m2, m2cold := gemmMedian(t1), gemmMedian(t2), gemmMedian(t2cold)
 			b.ReportMetric(s.flops()/m1.Seconds()/1e9, "GFLOP/s-t1")
 			b.ReportMetric(s.flops()/m2.Seconds()/1e9, "GFLOP/s-t2")
 			b.ReportMetric(float64(m1)/float64(m2), "t2/t1")
+			b.ReportMetric(float64(m1)/float64(m2cold), "t2cold/t1")
 		})
 	}
 }
