@@ -329,3 +329,29 @@ func BenchmarkTranspose(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKernelNarrow times KernelNarrow on 40 A panels (a 240-row block)
+// with k = 256 against one B panel of nr = 1 and 4 columns, and, as
+// "generic", the fallback through KernelNSet (a 16-wide tile per panel).
+// GFLOP/s count the useful products only (240·nr·k multiply-adds).
+func BenchmarkKernelNarrow(b *testing.B) {
+	const panels, k = 40, 256
+	r := newRand(36)
+	ap := randBuffer(r, panels*k*MR+8, 0, -1, 1).s()
+	bp := randBuffer(r, k*NR, 0, -1, 1).s()
+	out := make([]float32, panels*NarrowMax*8)
+	for _, nr := range []int{1, 2, 3, 4} {
+		run := func(kernel func(panels, k, nr int, ap, bp, out []float32)) func(b *testing.B) {
+			return func(b *testing.B) {
+				for b.Loop() {
+					kernel(panels, k, nr, ap, bp, out)
+				}
+				b.ReportMetric(2*float64(panels*MR*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			}
+		}
+		b.Run(fmt.Sprintf("nr=%d", nr), func(b *testing.B) {
+			b.Run(Impl(), run(KernelNarrow))
+			b.Run("generic", run(kernelNarrowLoop))
+		})
+	}
+}

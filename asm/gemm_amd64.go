@@ -188,3 +188,34 @@ func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
 		packBGeneric(dst[full*kc*NR:], rest, ldb, trans, kc, nc-full*NR)
 	}
 }
+
+// kernelNarrow runs the AVX2 narrow kernels (the 16-wide kernels' FMAs
+// lane for lane, so the same results on AVX2 and AVX-512 CPUs). They read
+// two values past the last A panel: when ap's capacity does not hold them,
+// the last panel goes through kernelNarrowLoop.
+func kernelNarrow(panels, k, nr int, ap, bp, out []float32) {
+	if !useAVX2 {
+		kernelNarrowLoop(panels, k, nr, ap, bp, out)
+		return
+	}
+	n := panels * k * MR
+	if cap(ap) < n+2 {
+		if panels--; panels == 0 {
+			kernelNarrowLoop(1, k, nr, ap, bp, out)
+			return
+		}
+		kernelNarrowLoop(1, k, nr, ap[panels*k*MR:], bp, out[panels*nr*8:])
+		n = panels * k * MR
+	}
+	ap = ap[:n+2]
+	switch nr {
+	case 1:
+		narrowAVX2x1(k, ap, panels, bp, out)
+	case 2:
+		narrowAVX2x2(k, ap, panels, bp, out)
+	case 3:
+		narrowAVX2x3(k, ap, panels, bp, out)
+	default:
+		narrowAVX2x4(k, ap, panels, bp, out)
+	}
+}

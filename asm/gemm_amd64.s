@@ -2968,6 +2968,414 @@ update:
 	VZEROUPPER
 	RET
 
+// func narrowAVX2x1(k int, ap []float32, panels int, bp []float32, out []float32)
+// Requires: AVX, FMA3
+TEXT ·narrowAVX2x1(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ panels+32(FP), DX
+	MOVQ out_base+64(FP), BX
+
+	// s: bytes from one A panel to the next (k·MR·4); s3 = 3s
+	LEAQ (AX)(AX*2), SI
+	SHLQ $0x03, SI
+	LEAQ (SI)(SI*2), DI
+
+group:
+	CMPQ DX, $0x00000008
+	JB   group_done
+
+	// 8 panels: acc[q*1+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   CX, R8
+	LEAQ   (CX)(SI*4), R9
+	MOVQ   bp_base+40(FP), R10
+	MOVQ   AX, R11
+
+group_k:
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  (R8), Y8, Y0
+	VFMADD231PS  (R8)(SI*1), Y8, Y1
+	VFMADD231PS  (R8)(SI*2), Y8, Y2
+	VFMADD231PS  (R8)(DI*1), Y8, Y3
+	VFMADD231PS  (R9), Y8, Y4
+	VFMADD231PS  (R9)(SI*1), Y8, Y5
+	VFMADD231PS  (R9)(SI*2), Y8, Y6
+	VFMADD231PS  (R9)(DI*1), Y8, Y7
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000018, R9
+	ADDQ         $0x00000040, R10
+	DECQ         R11
+	JNZ          group_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+	VMOVUPS      Y2, 64(BX)
+	VMOVUPS      Y3, 96(BX)
+	VMOVUPS      Y4, 128(BX)
+	VMOVUPS      Y5, 160(BX)
+	VMOVUPS      Y6, 192(BX)
+	VMOVUPS      Y7, 224(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000008, DX
+	JMP  group
+
+group_done:
+single:
+	CMPQ DX, $0x00000001
+	JB   single_done
+
+	// 1 panels: acc[q*1+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	MOVQ   CX, DI
+	LEAQ   (CX)(SI*4), R8
+	MOVQ   bp_base+40(FP), R9
+	MOVQ   AX, R10
+
+single_k:
+	VBROADCASTSS (R9), Y1
+	VFMADD231PS  (DI), Y1, Y0
+	ADDQ         $0x00000018, DI
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          single_k
+	VMOVUPS      Y0, (BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ $0x00000020, BX
+	SUBQ $0x00000001, DX
+	JMP  single
+
+single_done:
+	VZEROUPPER
+	RET
+
+// func narrowAVX2x2(k int, ap []float32, panels int, bp []float32, out []float32)
+// Requires: AVX, FMA3
+TEXT ·narrowAVX2x2(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ panels+32(FP), DX
+	MOVQ out_base+64(FP), BX
+
+	// s: bytes from one A panel to the next (k·MR·4); s3 = 3s
+	LEAQ (AX)(AX*2), SI
+	SHLQ $0x03, SI
+	LEAQ (SI)(SI*2), DI
+
+group:
+	CMPQ DX, $0x00000004
+	JB   group_done
+
+	// 4 panels: acc[q*2+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   CX, R8
+	LEAQ   (CX)(SI*4), R9
+	MOVQ   bp_base+40(FP), R10
+	MOVQ   AX, R11
+
+group_k:
+	VBROADCASTSS (R10), Y8
+	VBROADCASTSS 4(R10), Y9
+	VFMADD231PS  (R8), Y8, Y0
+	VFMADD231PS  (R8), Y9, Y1
+	VFMADD231PS  (R8)(SI*1), Y8, Y2
+	VFMADD231PS  (R8)(SI*1), Y9, Y3
+	VFMADD231PS  (R8)(SI*2), Y8, Y4
+	VFMADD231PS  (R8)(SI*2), Y9, Y5
+	VFMADD231PS  (R8)(DI*1), Y8, Y6
+	VFMADD231PS  (R8)(DI*1), Y9, Y7
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000018, R9
+	ADDQ         $0x00000040, R10
+	DECQ         R11
+	JNZ          group_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+	VMOVUPS      Y2, 64(BX)
+	VMOVUPS      Y3, 96(BX)
+	VMOVUPS      Y4, 128(BX)
+	VMOVUPS      Y5, 160(BX)
+	VMOVUPS      Y6, 192(BX)
+	VMOVUPS      Y7, 224(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000004, DX
+	JMP  group
+
+group_done:
+single:
+	CMPQ DX, $0x00000001
+	JB   single_done
+
+	// 1 panels: acc[q*2+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   CX, DI
+	LEAQ   (CX)(SI*4), R8
+	MOVQ   bp_base+40(FP), R9
+	MOVQ   AX, R10
+
+single_k:
+	VBROADCASTSS (R9), Y2
+	VBROADCASTSS 4(R9), Y3
+	VFMADD231PS  (DI), Y2, Y0
+	VFMADD231PS  (DI), Y3, Y1
+	ADDQ         $0x00000018, DI
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          single_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ $0x00000040, BX
+	SUBQ $0x00000001, DX
+	JMP  single
+
+single_done:
+	VZEROUPPER
+	RET
+
+// func narrowAVX2x3(k int, ap []float32, panels int, bp []float32, out []float32)
+// Requires: AVX, FMA3
+TEXT ·narrowAVX2x3(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ panels+32(FP), DX
+	MOVQ out_base+64(FP), BX
+
+	// s: bytes from one A panel to the next (k·MR·4); s3 = 3s
+	LEAQ (AX)(AX*2), SI
+	SHLQ $0x03, SI
+	LEAQ (SI)(SI*2), DI
+
+group:
+	CMPQ DX, $0x00000002
+	JB   group_done
+
+	// 2 panels: acc[q*3+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   CX, DI
+	LEAQ   (CX)(SI*4), R8
+	MOVQ   bp_base+40(FP), R9
+	MOVQ   AX, R10
+
+group_k:
+	VBROADCASTSS (R9), Y6
+	VBROADCASTSS 4(R9), Y7
+	VBROADCASTSS 8(R9), Y8
+	VFMADD231PS  (DI), Y6, Y0
+	VFMADD231PS  (DI), Y7, Y1
+	VFMADD231PS  (DI), Y8, Y2
+	VFMADD231PS  (DI)(SI*1), Y6, Y3
+	VFMADD231PS  (DI)(SI*1), Y7, Y4
+	VFMADD231PS  (DI)(SI*1), Y8, Y5
+	ADDQ         $0x00000018, DI
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          group_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+	VMOVUPS      Y2, 64(BX)
+	VMOVUPS      Y3, 96(BX)
+	VMOVUPS      Y4, 128(BX)
+	VMOVUPS      Y5, 160(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ $0x000000c0, BX
+	SUBQ $0x00000002, DX
+	JMP  group
+
+group_done:
+single:
+	CMPQ DX, $0x00000001
+	JB   single_done
+
+	// 1 panels: acc[q*3+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   CX, DI
+	LEAQ   (CX)(SI*4), R8
+	MOVQ   bp_base+40(FP), R9
+	MOVQ   AX, R10
+
+single_k:
+	VBROADCASTSS (R9), Y3
+	VBROADCASTSS 4(R9), Y4
+	VBROADCASTSS 8(R9), Y5
+	VFMADD231PS  (DI), Y3, Y0
+	VFMADD231PS  (DI), Y4, Y1
+	VFMADD231PS  (DI), Y5, Y2
+	ADDQ         $0x00000018, DI
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          single_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+	VMOVUPS      Y2, 64(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ $0x00000060, BX
+	SUBQ $0x00000001, DX
+	JMP  single
+
+single_done:
+	VZEROUPPER
+	RET
+
+// func narrowAVX2x4(k int, ap []float32, panels int, bp []float32, out []float32)
+// Requires: AVX, FMA3
+TEXT ·narrowAVX2x4(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ ap_base+8(FP), CX
+	MOVQ panels+32(FP), DX
+	MOVQ out_base+64(FP), BX
+
+	// s: bytes from one A panel to the next (k·MR·4); s3 = 3s
+	LEAQ (AX)(AX*2), SI
+	SHLQ $0x03, SI
+	LEAQ (SI)(SI*2), DI
+
+group:
+	CMPQ DX, $0x00000002
+	JB   group_done
+
+	// 2 panels: acc[q*4+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   CX, DI
+	LEAQ   (CX)(SI*4), R8
+	MOVQ   bp_base+40(FP), R9
+	MOVQ   AX, R10
+
+group_k:
+	VBROADCASTSS (R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VBROADCASTSS 12(R9), Y11
+	VFMADD231PS  (DI), Y8, Y0
+	VFMADD231PS  (DI), Y9, Y1
+	VFMADD231PS  (DI), Y10, Y2
+	VFMADD231PS  (DI), Y11, Y3
+	VFMADD231PS  (DI)(SI*1), Y8, Y4
+	VFMADD231PS  (DI)(SI*1), Y9, Y5
+	VFMADD231PS  (DI)(SI*1), Y10, Y6
+	VFMADD231PS  (DI)(SI*1), Y11, Y7
+	ADDQ         $0x00000018, DI
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          group_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+	VMOVUPS      Y2, 64(BX)
+	VMOVUPS      Y3, 96(BX)
+	VMOVUPS      Y4, 128(BX)
+	VMOVUPS      Y5, 160(BX)
+	VMOVUPS      Y6, 192(BX)
+	VMOVUPS      Y7, 224(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ SI, CX
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000002, DX
+	JMP  group
+
+group_done:
+single:
+	CMPQ DX, $0x00000001
+	JB   single_done
+
+	// 1 panels: acc[q*4+j] is column j of panel q
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   CX, DI
+	LEAQ   (CX)(SI*4), R8
+	MOVQ   bp_base+40(FP), R9
+	MOVQ   AX, R10
+
+single_k:
+	VBROADCASTSS (R9), Y4
+	VBROADCASTSS 4(R9), Y5
+	VBROADCASTSS 8(R9), Y6
+	VBROADCASTSS 12(R9), Y7
+	VFMADD231PS  (DI), Y4, Y0
+	VFMADD231PS  (DI), Y5, Y1
+	VFMADD231PS  (DI), Y6, Y2
+	VFMADD231PS  (DI), Y7, Y3
+	ADDQ         $0x00000018, DI
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          single_k
+	VMOVUPS      Y0, (BX)
+	VMOVUPS      Y1, 32(BX)
+	VMOVUPS      Y2, 64(BX)
+	VMOVUPS      Y3, 96(BX)
+
+	// next group
+	ADDQ SI, CX
+	ADDQ $0x00000080, BX
+	SUBQ $0x00000001, DX
+	JMP  single
+
+single_done:
+	VZEROUPPER
+	RET
+
 // func packA6AVX2(dst []float32, a []float32, lda int, kc int, alpha float32)
 // Requires: AVX, AVX2, SSE
 TEXT ·packA6AVX2(SB), NOSPLIT, $0-68

@@ -55,3 +55,8 @@ func kernelNEON(k int, ap, bp, c []float32, ldc int)
 // RowImpl reports the implementation of the exp-based row ops: the same as
 // Impl on arm64.
 func RowImpl() string { return Impl() }
+
+// kernelNarrow goes through KernelNSet's kernels (see kernelNarrowLoop).
+func kernelNarrow(panels, k, nr int, ap, bp, out []float32) {
+	kernelNarrowLoop(panels, k, nr, ap, bp, out)
+}

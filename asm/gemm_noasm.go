@@ -29,3 +29,8 @@ func GemmImpl() string { return "generic" }
 // RowImpl reports the implementation of the exp-based row ops: always
 // "generic" without assembly.
 func RowImpl() string { return "generic" }
+
+// kernelNarrow goes through KernelNSet's kernels (see kernelNarrowLoop).
+func kernelNarrow(panels, k, nr int, ap, bp, out []float32) {
+	kernelNarrowLoop(panels, k, nr, ap, bp, out)
+}

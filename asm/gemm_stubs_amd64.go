@@ -81,6 +81,30 @@ func kernelAVX512x1wset(k int, ap []float32, bp []float32, c []float32, ldc int)
 //go:noescape
 func kernelAVX512x2wset(k int, ap []float32, bp []float32, c []float32, ldc int)
 
+// narrowAVX2x1 computes 1 columns of panels A panels times one B panel, column by column; see KernelNarrow.
+// k > 0, panels > 0, and ap holds two values past its last panel.
+//
+//go:noescape
+func narrowAVX2x1(k int, ap []float32, panels int, bp []float32, out []float32)
+
+// narrowAVX2x2 computes 2 columns of panels A panels times one B panel, column by column; see KernelNarrow.
+// k > 0, panels > 0, and ap holds two values past its last panel.
+//
+//go:noescape
+func narrowAVX2x2(k int, ap []float32, panels int, bp []float32, out []float32)
+
+// narrowAVX2x3 computes 3 columns of panels A panels times one B panel, column by column; see KernelNarrow.
+// k > 0, panels > 0, and ap holds two values past its last panel.
+//
+//go:noescape
+func narrowAVX2x3(k int, ap []float32, panels int, bp []float32, out []float32)
+
+// narrowAVX2x4 computes 4 columns of panels A panels times one B panel, column by column; see KernelNarrow.
+// k > 0, panels > 0, and ap holds two values past its last panel.
+//
+//go:noescape
+func narrowAVX2x4(k int, ap []float32, panels int, bp []float32, out []float32)
+
 // packA6AVX2 packs rows 0..5 of a (row stride lda), scaled by alpha, into one
 // MR-row panel of kc columns; kc is a multiple of 8.
 //

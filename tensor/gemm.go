@@ -216,9 +216,11 @@ func gemmFlops(m, n, k int) float64 {
 	return 2 * float64(m) * float64(n) * float64(k)
 }
 
-// gemmWorkspace holds one goroutine's packing buffers and edge tile.
+// gemmWorkspace holds one goroutine's packing buffers, edge tile and
+// narrow-column buffer.
 type gemmWorkspace struct {
 	a, b []float32
+	cols []float32 // asm.KernelNarrow's output (see narrow)
 	tile [gemmRows * gemmNR]float32
 }
 
@@ -263,9 +265,13 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 					cols := min(gemmCols, nb-jr)
 					bp := ws.b[:gemmCols*kb]
 					asm.PackB(bp, gemmAt(b, transB, pc, jc+jr, ldb), ldb, transB, kb, cols)
-					for ir := 0; ir < m; ir += gemmRows {
+					wide, narrow := gemmNarrowSplit(cols)
+					for ir := 0; ir < m && wide > 0; ir += gemmRows {
 						rows := min(gemmRows, m-ir)
-						ws.block(tileBeta, kb, ws.a[ir*kb:], bp, c[ir*ldc+jc+jr:], ldc, rows, cols)
+						ws.block(tileBeta, kb, ws.a[ir*kb:], bp, c[ir*ldc+jc+jr:], ldc, rows, wide)
+					}
+					if narrow > 0 {
+						ws.narrow(tileBeta, kb, ws.a, bp[wide*kb:], c[jc+jr+wide:], ldc, m, narrow)
 					}
 				}
 				continue
@@ -275,13 +281,17 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 				mb := min(mc, m-ic)
 				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, ic, pc, lda), lda, transA, mb, kb, alpha)
 				for j0 := 0; j0 < nb; j0 += gemmNL2 {
-					j1 := min(j0+gemmNL2, nb)
-					for ir := 0; ir < mb; ir += gemmRows {
+					wide, narrow := gemmNarrowSplit(min(gemmNL2, nb-j0))
+					j1 := j0 + wide
+					for ir := 0; ir < mb && wide > 0; ir += gemmRows {
 						rows := min(gemmRows, mb-ir)
 						ap := ws.a[ir*kb:] // panels ir/MR...
 						for jr := j0; jr < j1; jr += gemmCols {
-							ws.block(tileBeta, kb, ap, ws.b[jr*kb:], c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmCols, nb-jr))
+							ws.block(tileBeta, kb, ap, ws.b[jr*kb:], c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmCols, j1-jr))
 						}
+					}
+					if narrow > 0 {
+						ws.narrow(tileBeta, kb, ws.a, ws.b[j1*kb:], c[ic*ldc+jc+j1:], ldc, mb, narrow)
 					}
 				}
 			}
@@ -319,6 +329,49 @@ func (ws *gemmWorkspace) block(beta float32, k int, ap, bp, c []float32, ldc, ro
 	}
 	if cols > fb*gemmNR {
 		ws.edge(beta, k, ap, bp[fb*k*gemmNR:], c[fb*gemmNR:], ldc, rows, cols-fb*gemmNR)
+	}
+}
+
+// gemmNarrowSplit splits cols columns of packed B (a whole number of full
+// panels, then maybe a ragged one) into the wide part the 16-wide kernels
+// take and a ragged last panel of at most asm.NarrowMax columns, which
+// narrow takes for a whole block of rows at once; narrow is 0 when the last
+// panel is full or wider than that.
+func gemmNarrowSplit(cols int) (wide, narrow int) {
+	if r := cols % gemmNR; r > 0 && r <= asm.NarrowMax {
+		return cols - r, r
+	}
+	return cols, 0
+}
+
+// narrow computes C = beta·C + Ap·Bp on the first nr ≤ asm.NarrowMax columns
+// of a rows×nr block of C, with ap the A panels of all the rows (a whole row
+// block) and bp one ragged B panel, through asm.KernelNarrow: nr
+// multiply-adds per panel and k step where edge does a whole 16-wide panel.
+// KernelNarrow's sums are bitwise KernelNSet's, and C is updated as edge
+// updates it (beta·C, rounded, plus the sum), so the result is the same as
+// through edge.
+func (ws *gemmWorkspace) narrow(beta float32, k int, ap, bp, c []float32, ldc, rows, nr int) {
+	panels := (rows + gemmMR - 1) / gemmMR
+	if need := panels * nr * 8; cap(ws.cols) < need {
+		ws.cols = make([]float32, need)
+	}
+	out := ws.cols[:panels*nr*8]
+	asm.KernelNarrow(panels, k, nr, ap, bp, out)
+	for r := range rows {
+		q, i := r/gemmMR, r%gemmMR
+		row := c[r*ldc : r*ldc+nr]
+		for j := range row {
+			v := out[(q*nr+j)*8+i]
+			switch beta {
+			case 0:
+				row[j] = v
+			case 1:
+				row[j] += v
+			default:
+				row[j] = float32(beta*row[j]) + v
+			}
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/asm"
 )
 
 // gemmGuard is the NaN the tests put around every operand; its payload makes
@@ -520,11 +522,14 @@ func TestParTaskNestedGemm(t *testing.T) {
 
 // TestGemmKernelGroups covers the grouping of panels into kernel calls
 // (gemmRows×gemmCols blocks: KernelNW on two B panels, KernelN on a lone
-// one, edge for the rest): every number of full A panels in the last
+// one, edge for the rest, KernelNarrow for a ragged last B panel of at most
+// asm.NarrowMax columns): every number of full A panels in the last
 // sliver, with and without a ragged last panel, against a pair of B panels
-// and a ragged one, a pair and a lone full one, a lone full and a ragged
-// one, for the three kinds of beta (0 goes through the Set kernels and must
-// not read C), with one block of rows (m ≤ gemmMC) and with several.
+// and a ragged one (5 columns: edge; 1: narrow), a pair and a lone full
+// one, a lone full and a ragged one (5 and asm.NarrowMax columns), and a
+// lone narrow one, for the three kinds of beta (0 goes through the Set
+// kernels and must not read C), with one block of rows (m ≤ gemmMC) and
+// with several.
 func TestGemmKernelGroups(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for panels := 0; panels <= 2*gemmRows/gemmMR+1; panels++ {
@@ -533,7 +538,7 @@ func TestGemmKernelGroups(t *testing.T) {
 			if m == 0 {
 				continue
 			}
-			for _, n := range []int{gemmCols + 5, gemmCols + gemmNR, gemmNR + 5} {
+			for _, n := range []int{gemmCols + 5, gemmCols + gemmNR, gemmNR + 5, gemmCols + 1, gemmNR + asm.NarrowMax, 3} {
 				for _, beta := range gemmScalars {
 					tc := gemmCase{transB: panels%2 == 1, m: m, n: n, k: 11, alpha: 1.25, beta: beta, nanC: beta == 0}
 					t.Run(tc.String(), func(t *testing.T) { gemmCheckCase(t, rng, tc) })
@@ -551,7 +556,9 @@ var gemmTallCases = []gemmCase{
 	{transA: true, m: 263, n: 3100, k: 40, alpha: -0.5, beta: 1}, // 2 column blocks
 	{transB: true, m: 400, n: 17, k: 600, alpha: 1, beta: -0.75}, // one full and one 1-wide B panel
 	{transA: true, transB: true, m: 250, n: 70, k: 513, alpha: 2, beta: 1},
-	{m: 24 * 11, n: 32, k: 700, alpha: 1, beta: 0}, // whole row groups, whole B panels
+	{m: 24 * 11, n: 32, k: 700, alpha: 1, beta: 0},             // whole row groups, whole B panels
+	{transB: true, m: 500, n: 81, k: 300, alpha: 1, beta: 1.5}, // a 1-wide last B panel: KernelNarrow
+	{transA: true, m: 300, n: 547, k: 40, alpha: 0.5, beta: 0}, // a 3-wide one after two L2 strips
 }
 
 // TestGemmTallParallel checks parallel calls on several blocks of rows

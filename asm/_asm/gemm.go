@@ -28,6 +28,9 @@ func genGemm() {
 			genKernelAVX512Wide(panels, set)
 		}
 	}
+	for nr := 1; nr <= 4; nr++ {
+		genNarrow(nr)
+	}
 	genPackA()
 	genPackAT()
 	genPackB()
@@ -650,6 +653,106 @@ func genPackBT() {
 	DECQ(blocks)
 	JNZ(LabelRef("block"))
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// narrowGroup is how many A panels the narrow kernel for c columns keeps
+// in flight: enough independent FMA chains (group·c ≥ 6) to hide the FMA
+// latency, at most 12 accumulators.
+var narrowGroup = map[int]int{1: 8, 2: 4, 3: 2, 4: 2}
+
+// genNarrow emits narrowAVX2x<cols>, the kernel behind asm.KernelNarrow for
+// cols columns of one B panel: for each A panel q and column j,
+//
+//	out[(q*cols+j)*8 + i] = Σ_p ap[q*k*6 + p*6 + i] · bp[p*16 + j]   (i < 6; lanes 6, 7 scratch)
+//
+// Lanes run over the 6 rows of an A panel (one 32-byte load of column p of
+// the panel, whose last two lanes read the next column or, after the last
+// column, two values past the panel: the caller guarantees they exist),
+// and each k step does one FMA per panel and column against the broadcast
+// B value: cols FMAs per panel where a 16-wide kernel does 6. Each lane sums
+// its products in order of p with fused multiply-adds from +0, exactly as
+// the 16-wide kernels do. Panels go narrowGroup[cols] at a time, then one at a
+// time.
+func genNarrow(cols int) {
+	name := fmt.Sprintf("narrowAVX2x%d", cols)
+	TEXT(name, NOSPLIT, "func(k int, ap []float32, panels int, bp, out []float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d columns of panels A panels times one B panel, column by column; see KernelNarrow.", name, cols),
+		"k > 0, panels > 0, and ap holds two values past its last panel.")
+	k := Load(Param("k"), GP64())
+	ap := Load(Param("ap").Base(), GP64())
+	panels := Load(Param("panels"), GP64())
+	out := Load(Param("out").Base(), GP64())
+	Comment("s: bytes from one A panel to the next (k·MR·4); s3 = 3s")
+	s, s3 := GP64(), GP64()
+	LEAQ(Mem{Base: k, Index: k, Scale: 2}, s)
+	SHLQ(U8(3), s)
+	LEAQ(Mem{Base: s, Index: s, Scale: 2}, s3)
+
+	// pass emits the loop over groups of g panels; label names it.
+	pass := func(label string, g int) {
+		Label(label)
+		CMPQ(panels, U32(g))
+		JB(LabelRef(label + "_done"))
+		Commentf("%d panels: acc[q*%d+j] is column j of panel q", g, cols)
+		acc := make([]VecVirtual, g*cols)
+		for i := range acc {
+			acc[i] = YMM()
+			VXORPS(acc[i], acc[i], acc[i])
+		}
+		a, a4, b, n := GP64(), GP64(), GP64(), GP64()
+		MOVQ(ap, a)
+		LEAQ(Mem{Base: ap, Index: s, Scale: 4}, a4)
+		Load(Param("bp").Base(), b)
+		MOVQ(k, n)
+		panel := func(q int) Mem {
+			base := a
+			if q >= 4 {
+				base = a4
+			}
+			switch q % 4 {
+			case 0:
+				return Mem{Base: base}
+			case 3:
+				return Mem{Base: base, Index: s3, Scale: 1}
+			default:
+				return Mem{Base: base, Index: s, Scale: uint8(q % 4)}
+			}
+		}
+		Label(label + "_k")
+		bs := make([]VecVirtual, cols)
+		for j := range bs {
+			bs[j] = YMM()
+			VBROADCASTSS(Mem{Base: b, Disp: 4 * j}, bs[j])
+		}
+		for q := 0; q < g; q++ {
+			for j := 0; j < cols; j++ {
+				VFMADD231PS(panel(q), bs[j], acc[q*cols+j])
+			}
+		}
+		ADDQ(U32(4*mr), a)
+		ADDQ(U32(4*mr), a4)
+		ADDQ(U32(4*nr), b)
+		DECQ(n)
+		JNZ(LabelRef(label + "_k"))
+		for i, v := range acc {
+			VMOVUPS(v, Mem{Base: out, Disp: 32 * i})
+		}
+		Comment("next group")
+		for q := 0; q < g; q++ {
+			ADDQ(s, ap)
+		}
+		ADDQ(U32(32*g*cols), out)
+		SUBQ(U32(g), panels)
+		JMP(LabelRef(label))
+		Label(label + "_done")
+	}
+	if g := narrowGroup[cols]; g > 1 {
+		pass("group", g)
+	}
+	pass("single", 1)
 	VZEROUPPER()
 	RET()
 }
