@@ -14,41 +14,33 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 	kernelGeneric(k, ap, bp, c, ldc)
 }
 
-// microKernel is the signature of the assembly micro-kernels.
-type microKernel = func(k int, ap, bp, c []float32, ldc int)
-
-// The AVX-512 kernels by number of A panels (index 0 unused): against one
-// B panel, adding to C or setting it, and against two B panels.
-var (
-	avx512N     = [...]microKernel{nil, kernelAVX512x1, kernelAVX512x2, kernelAVX512x3, kernelAVX512x4}
-	avx512NSet  = [...]microKernel{nil, kernelAVX512x1set, kernelAVX512x2set, kernelAVX512x3set, kernelAVX512x4set}
-	avx512NW    = [...]microKernel{nil, kernelAVX512x1w, kernelAVX512x2w}
-	avx512NWSet = [...]microKernel{nil, kernelAVX512x1wset, kernelAVX512x2wset}
-)
-
-// groups runs the panels A panels through kernels, as many at a time as the
-// widest one takes, then the rest in one call. Every kernel does the same
-// arithmetic per element, so the grouping does not change the result.
-func groups(kernels []microKernel, panels, k int, ap, bp, c []float32, ldc int) {
-	widest := len(kernels) - 1
-	for panels > 0 {
-		done := min(panels, widest)
-		kernels[done](k, ap, bp, c, ldc)
-		if panels -= done; panels > 0 {
-			ap = ap[done*k*MR:]
-			c = c[done*MR*ldc:]
-		}
-	}
-}
-
 // kernelN runs the AVX-512 kernels on groups of 4 A panels (24×16 blocks),
 // then on the 1 to 3 panels left.
+// Every kernel does the same arithmetic per element, so the grouping does
+// not change the result.
 func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
 	if !useAVX512 {
 		kernelNLoop(panels, k, ap, bp, c, ldc)
 		return
 	}
-	groups(avx512N[:], panels, k, ap, bp, c, ldc)
+	for panels > 0 {
+		done := min(panels, 4)
+		switch done {
+		case 4:
+			kernelAVX512x4(k, ap, bp, c, ldc)
+		case 3:
+			kernelAVX512x3(k, ap, bp, c, ldc)
+		case 2:
+			kernelAVX512x2(k, ap, bp, c, ldc)
+		default:
+			kernelAVX512x1(k, ap, bp, c, ldc)
+		}
+		panels -= done
+		if panels > 0 {
+			ap = ap[done*k*MR:]
+			c = c[done*MR*ldc:]
+		}
+	}
 }
 
 // kernelNSet is kernelN for KernelNSet.
@@ -57,7 +49,24 @@ func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
 		kernelNSetLoop(panels, k, ap, bp, c, ldc)
 		return
 	}
-	groups(avx512NSet[:], panels, k, ap, bp, c, ldc)
+	for panels > 0 {
+		done := min(panels, 4)
+		switch done {
+		case 4:
+			kernelAVX512x4set(k, ap, bp, c, ldc)
+		case 3:
+			kernelAVX512x3set(k, ap, bp, c, ldc)
+		case 2:
+			kernelAVX512x2set(k, ap, bp, c, ldc)
+		default:
+			kernelAVX512x1set(k, ap, bp, c, ldc)
+		}
+		panels -= done
+		if panels > 0 {
+			ap = ap[done*k*MR:]
+			c = c[done*MR*ldc:]
+		}
+	}
 }
 
 // kernelNW runs the AVX-512 two-B-panel kernels on pairs of A panels
@@ -67,7 +76,16 @@ func kernelNW(panels, k int, ap, bp, c []float32, ldc int) {
 		kernelNWLoop(panels, k, ap, bp, c, ldc)
 		return
 	}
-	groups(avx512NW[:], panels, k, ap, bp, c, ldc)
+	for ; panels >= 2; panels -= 2 {
+		kernelAVX512x2w(k, ap, bp, c, ldc)
+		if panels > 2 {
+			ap = ap[2*k*MR:]
+			c = c[2*MR*ldc:]
+		}
+	}
+	if panels == 1 {
+		kernelAVX512x1w(k, ap, bp, c, ldc)
+	}
 }
 
 // kernelNWSet is kernelNW for KernelNWSet.
@@ -76,7 +94,16 @@ func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
 		kernelNWSetLoop(panels, k, ap, bp, c, ldc)
 		return
 	}
-	groups(avx512NWSet[:], panels, k, ap, bp, c, ldc)
+	for ; panels >= 2; panels -= 2 {
+		kernelAVX512x2wset(k, ap, bp, c, ldc)
+		if panels > 2 {
+			ap = ap[2*k*MR:]
+			c = c[2*MR*ldc:]
+		}
+	}
+	if panels == 1 {
+		kernelAVX512x1wset(k, ap, bp, c, ldc)
+	}
 }
 
 // packA hands the full MR-row panels to the AVX2 packers (gemm_amd64.s) and
