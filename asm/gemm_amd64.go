@@ -16,6 +16,11 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 
 // kernelN runs the AVX-512 kernels on groups of 4 A panels (24×16 blocks),
 // then on the 1 to 3 panels left.
+//
+// kernelN, kernelNSet, kernelNW and kernelNWSet spell out their switches:
+// calling the kernels through a table of function values instead makes
+// every slice passed in escape, which moved kernelNarrowLoop's stack tile to
+// the heap (commit 76bd626, reverted).
 // Every kernel does the same arithmetic per element, so the grouping does
 // not change the result.
 func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
