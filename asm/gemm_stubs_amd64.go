@@ -34,13 +34,13 @@ func kernelAVX512x3(k int, ap []float32, bp []float32, c []float32, ldc int)
 func kernelAVX512x4(k int, ap []float32, bp []float32, c []float32, ldc int)
 
 // kernelAVX512x1w computes C += Ap·Bp for a 6×2NR block: 1 consecutive A panels
-// of k·MR values each against two consecutive B panels; see KernelN. k > 0.
+// of k·MR values each against two consecutive B panels; see KernelNW. k > 0.
 //
 //go:noescape
 func kernelAVX512x1w(k int, ap []float32, bp []float32, c []float32, ldc int)
 
 // kernelAVX512x2w computes C += Ap·Bp for a 12×2NR block: 2 consecutive A panels
-// of k·MR values each against two consecutive B panels; see KernelN. k > 0.
+// of k·MR values each against two consecutive B panels; see KernelNW. k > 0.
 //
 //go:noescape
 func kernelAVX512x2w(k int, ap []float32, bp []float32, c []float32, ldc int)
@@ -70,13 +70,13 @@ func kernelAVX512x3set(k int, ap []float32, bp []float32, c []float32, ldc int)
 func kernelAVX512x4set(k int, ap []float32, bp []float32, c []float32, ldc int)
 
 // kernelAVX512x1wset computes C = Ap·Bp for a 6×2NR block: 1 consecutive A panels
-// of k·MR values each against two consecutive B panels; see KernelNSet. k > 0.
+// of k·MR values each against two consecutive B panels; see KernelNWSet. k > 0.
 //
 //go:noescape
 func kernelAVX512x1wset(k int, ap []float32, bp []float32, c []float32, ldc int)
 
 // kernelAVX512x2wset computes C = Ap·Bp for a 12×2NR block: 2 consecutive A panels
-// of k·MR values each against two consecutive B panels; see KernelNSet. k > 0.
+// of k·MR values each against two consecutive B panels; see KernelNWSet. k > 0.
 //
 //go:noescape
 func kernelAVX512x2wset(k int, ap []float32, bp []float32, c []float32, ldc int)

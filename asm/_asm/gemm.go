@@ -277,9 +277,9 @@ var avx512WidePanels = []int{1, 2}
 // Each element sums its products in the same order as every other kernel.
 func genKernelAVX512Wide(panels int, set bool) {
 	rows := panels * mr
-	name, op, see := fmt.Sprintf("kernelAVX512x%dw", panels), "+=", "KernelN"
+	name, op, see := fmt.Sprintf("kernelAVX512x%dw", panels), "+=", "KernelNW"
 	if set {
-		name, op, see = name+"set", "=", "KernelNSet"
+		name, op, see = name+"set", "=", "KernelNWSet"
 	}
 	TEXT(name, NOSPLIT, "func(k int, ap, bp, c []float32, ldc int)")
 	Pragma("noescape")
