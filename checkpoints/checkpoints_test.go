@@ -11,6 +11,8 @@ import (
 
 	"github.com/trm-go/trm/checkpoints"
 	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/infer"
+	"github.com/trm-go/trm/trm/task"
 )
 
 func TestShippedArith(t *testing.T) {
@@ -21,7 +23,7 @@ func TestShippedArith(t *testing.T) {
 	_, ok = checkpoints.Lookup("maze")
 	assert.False(t, ok)
 
-	p, err := trm.DecodePredictor(data, "arith")
+	p, err := infer.DecodePredictor(data, "arith")
 	require.NoError(t, err)
 	assert.Equal(t, "5", p.Model.Config.TaskOptions["digits"])
 	if testing.Short() {
@@ -45,7 +47,7 @@ func TestShippedArithCarryChains(t *testing.T) {
 		t.Skip("runs the shipped model on 90 sums")
 	}
 	data, _ := checkpoints.Lookup("arith")
-	p, err := trm.DecodePredictor(data, "arith")
+	p, err := infer.DecodePredictor(data, "arith")
 	require.NoError(t, err)
 	p.Halt = trm.HaltFull
 	var inputs, want []string
@@ -64,7 +66,7 @@ func TestShippedArithCarryChains(t *testing.T) {
 
 	// Random sums whose carry runs through 3 to 5 digits: a digit pair
 	// summing to ≥ 10, then pairs summing to 9.
-	rng := trm.NewRand(2026)
+	rng := task.NewRand(2026)
 	inputs, want = inputs[:0], want[:0]
 	for range 200 {
 		var a, b [5]int
@@ -101,12 +103,12 @@ func TestShippedArithCarryChains(t *testing.T) {
 	// The dynamical claim of the recursion: on these sums, exact accuracy
 	// rises with the number of supervision steps (measured: 65% after one
 	// step, all after two).
-	exs := make([]trm.Example, len(inputs))
+	exs := make([]task.Example, len(inputs))
 	for i, in := range inputs {
 		exs[i], err = p.Task.Encode(in + " = " + want[i])
 		require.NoError(t, err, in)
 	}
-	res, err := trm.Evaluate(context.Background(), p.Model, p.Task, trm.EvalOptions{Examples: exs})
+	res, err := infer.Evaluate(context.Background(), p.Model, p.Task, infer.EvalOptions{Examples: exs})
 	require.NoError(t, err)
 	require.Len(t, res.Curve, p.Model.Config.HaltMaxSteps)
 	first, last := res.Curve[0].ExactAcc(), res.Curve[len(res.Curve)-1].ExactAcc()
@@ -119,7 +121,7 @@ func TestShippedSudoku6(t *testing.T) {
 	data, ok := checkpoints.Lookup("sudoku6")
 	require.True(t, ok)
 	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
-	p, err := trm.DecodePredictor(data, "sudoku6")
+	p, err := infer.DecodePredictor(data, "sudoku6")
 	require.NoError(t, err)
 	if testing.Short() {
 		return
@@ -136,7 +138,7 @@ func TestShippedSudoku9(t *testing.T) {
 	data, ok := checkpoints.Lookup("sudoku9")
 	require.True(t, ok)
 	assert.Less(t, len(data), 3<<20, "keep the embedded model under 3 MB")
-	p, err := trm.DecodePredictor(data, "sudoku9")
+	p, err := infer.DecodePredictor(data, "sudoku9")
 	require.NoError(t, err)
 	if testing.Short() {
 		return
@@ -151,7 +153,7 @@ func TestShippedSudoku9(t *testing.T) {
 
 	// 100 more held-out puzzles (measured on 1,000: 99.6% exact; one
 	// supervision step alone 85.4%).
-	res, err := trm.Evaluate(context.Background(), p.Model, p.Task, trm.EvalOptions{N: 100, Seed: 11})
+	res, err := infer.Evaluate(context.Background(), p.Model, p.Task, infer.EvalOptions{N: 100, Seed: 11})
 	require.NoError(t, err)
 	first, last := res.Curve[0].ExactAcc(), res.Curve[len(res.Curve)-1].ExactAcc()
 	t.Logf("100 held-out puzzles: exact %.2f after step 1, %.2f after step %d", first, last, len(res.Curve))

@@ -3,150 +3,19 @@ package trm
 import (
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/trm-go/trm/trm/safetensors"
 )
 
-// Checkpoint and training-state formats, stored under "format" in the
-// safetensors metadata.
-const (
-	CheckpointFormat = "trm/v1"
-	TrainStateFormat = "trm-train/v1"
-)
+// Checkpoint format, stored under "format" in the safetensors metadata.
+const CheckpointFormat = "trm/v1"
 
-// ParamKind says how a tensor of the model is trained.
-type ParamKind int
-
-const (
-	// KindDense tensors are updated by the optimizer (AdamATan2/AdamW)
-	// with weight decay; ParamCount counts these.
-	KindDense ParamKind = iota
-	// KindSparse is the puzzle-embedding table, updated by SignSGD on the
-	// rows of the batch's puzzle ids (a buffer in the official code).
-	KindSparse
-	// KindFixed tensors are drawn once at init and saved, never trained:
-	// y_init and z_init (the official H_init, L_init buffers).
-	KindFixed
-)
-
-// String returns "dense", "sparse" or "fixed".
-func (k ParamKind) String() string {
-	switch k {
-	case KindDense:
-		return "dense"
-	case KindSparse:
-		return "sparse"
-	case KindFixed:
-		return "fixed"
-	}
-	return "ParamKind(" + strconv.Itoa(int(k)) + ")"
-}
-
-// InitKind names a parameter initialisation.
-type InitKind int
-
-const (
-	// InitTruncNormal draws from a normal of standard deviation Std cut at
-	// ±2·Std, rescaled so the standard deviation is exactly Std (the
-	// official trunc_normal_init_).
-	InitTruncNormal InitKind = iota
-	// InitConst fills with Value (0 for zero init).
-	InitConst
-)
-
-// Init describes how a tensor is initialised.
-type Init struct {
-	Kind  InitKind
-	Std   float64 // InitTruncNormal
-	Value float64 // InitConst
-}
-
-// TensorSpec describes one tensor of a model: its state-dict name (the
-// official one without the "_orig_mod.model." prefix), its shape ([out, in]
-// for linear weights, PyTorch's layout), how it is trained and initialised.
-type TensorSpec struct {
-	Name  string
-	Shape []int
-	Kind  ParamKind
-	Init  Init
-}
-
-// Size returns the number of elements.
-func (s TensorSpec) Size() int {
-	n := 1
-	for _, d := range s.Shape {
-		n *= d
-	}
-	return n
-}
-
-// TensorSpecs lists every tensor of the model c describes, in the order of
-// the official state dict. It is the single source of truth for the
-// model's parameters: the model builds them from it and checkpoints are
-// checked against it. c should be valid (Validate); the result for an
-// invalid config is unspecified.
-//
-//	inner.H_init, inner.L_init                        [hidden]              y_init, z_init
-//	inner.embed_tokens.embedding_weight               [vocab, hidden]
-//	inner.lm_head.weight                              [vocab, hidden]
-//	inner.q_head.weight, inner.q_head.bias            [2, hidden], [2]
-//	inner.puzzle_emb.weights                          [num_ids, ndim]       when puzzle_emb_ndim > 0
-//	inner.embed_pos.embedding_weight                  [L+P, hidden]         when pos_encodings = learned
-//	inner.L_level.layers.{i}.self_attn.qkv_proj.weight [3·hidden, hidden]   attn variant
-//	inner.L_level.layers.{i}.self_attn.o_proj.weight   [hidden, hidden]     attn variant
-//	inner.L_level.layers.{i}.mlp_t.gate_up_proj.weight [2·Inter(L+P), L+P]  mlp variant
-//	inner.L_level.layers.{i}.mlp_t.down_proj.weight    [L+P, Inter(L+P)]    mlp variant
-//	inner.L_level.layers.{i}.mlp.gate_up_proj.weight   [2·Inter(hidden), hidden]
-//	inner.L_level.layers.{i}.mlp.down_proj.weight      [hidden, Inter(hidden)]
-func (c Config) TensorSpecs() []TensorSpec {
-	h, V, S := c.HiddenSize, c.VocabSize, c.SeqTotal()
-	linear := func(name string, out, in int) TensorSpec {
-		return TensorSpec{name, []int{out, in}, KindDense, Init{Kind: InitTruncNormal, Std: 1 / math.Sqrt(float64(in))}}
-	}
-	embedStd := 1 / math.Sqrt(float64(h))
-	specs := []TensorSpec{
-		{"inner.H_init", []int{h}, KindFixed, Init{Kind: InitTruncNormal, Std: 1}},
-		{"inner.L_init", []int{h}, KindFixed, Init{Kind: InitTruncNormal, Std: 1}},
-		{"inner.embed_tokens.embedding_weight", []int{V, h}, KindDense, Init{Kind: InitTruncNormal, Std: embedStd}},
-		linear("inner.lm_head.weight", V, h),
-		{"inner.q_head.weight", []int{2, h}, KindDense, Init{Kind: InitConst, Value: 0}},
-		{"inner.q_head.bias", []int{2}, KindDense, Init{Kind: InitConst, Value: -5}},
-	}
-	if c.PuzzleEmbNdim > 0 {
-		specs = append(specs, TensorSpec{"inner.puzzle_emb.weights", []int{c.NumPuzzleIdentifiers, c.PuzzleEmbNdim}, KindSparse, Init{Kind: InitConst, Value: 0}})
-	}
-	if c.PosEncodings == PosLearned {
-		specs = append(specs, TensorSpec{"inner.embed_pos.embedding_weight", []int{S, h}, KindDense, Init{Kind: InitTruncNormal, Std: embedStd}})
-	}
-	for i := range c.LLayers {
-		p := fmt.Sprintf("inner.L_level.layers.%d.", i)
-		if c.Variant == VariantMLP {
-			in := c.Inter(S)
-			specs = append(specs,
-				linear(p+"mlp_t.gate_up_proj.weight", 2*in, S),
-				linear(p+"mlp_t.down_proj.weight", S, in))
-		} else {
-			specs = append(specs,
-				linear(p+"self_attn.qkv_proj.weight", 3*h, h),
-				linear(p+"self_attn.o_proj.weight", h, h))
-		}
-		in := c.Inter(h)
-		specs = append(specs,
-			linear(p+"mlp.gate_up_proj.weight", 2*in, h),
-			linear(p+"mlp.down_proj.weight", h, in))
-	}
-	return specs
-}
-
-// Checkpoint is a saved model: its config and its tensors by state-dict
-// name (see TensorSpecs). Step is the optimizer step the weights are from;
+// Checkpoint is a saved model: its config (the architecture and the recipe
+// it was trained with) and its tensors by state-dict name (see
+// TensorSpecs). Step is the optimizer step the weights are from;
 // Meta holds further string metadata (e.g. "weights": "ema"), saved and
 // loaded as is.
 type Checkpoint struct {
@@ -163,11 +32,12 @@ const (
 	metaStep   = "step"
 )
 
-// Check verifies the checkpoint against its config: a valid config, and
-// exactly the tensors of TensorSpecs with their sizes. Errors name the
-// tensor and both shapes.
+// Check verifies the checkpoint against its config: a valid ModelConfig,
+// and exactly the tensors of TensorSpecs with their sizes. Errors name the
+// tensor and both shapes. The training fields are a record of how the
+// weights were trained and are not checked here.
 func (ck *Checkpoint) Check() error {
-	if err := ck.Config.Validate(); err != nil {
+	if err := ck.Config.ModelConfig.Validate(); err != nil {
 		return err
 	}
 	var errs []error
@@ -230,7 +100,7 @@ func SaveCheckpoint(path string, ck *Checkpoint) error {
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint and checks it
-// against its config: format, a valid config, no missing or extra tensor,
+// against its config: format, a valid model config, no missing or extra tensor,
 // each F32 with the shape the config wants.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
 	data, err := os.ReadFile(path)
@@ -259,7 +129,7 @@ func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fail(err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ModelConfig.Validate(); err != nil {
 		return nil, fail(err)
 	}
 	ck := &Checkpoint{Config: cfg, Tensors: make(map[string][]float32, len(f.Tensors))}
@@ -307,155 +177,48 @@ func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
 	return ck, nil
 }
 
-// TrainState is everything beyond the model weights that a training run
-// needs to resume exactly: optimizer moments, raw (non-EMA) weights, RNG
-// states, the data position, the step. It is a generic bundle of named
-// tensors and string metadata; the trainer chooses the names (suggested:
-// "adam.m.<param>", "adam.v.<param>", "params.<param>", "rng.<stream>").
-// The three maps may be nil.
-type TrainState struct {
-	// Step is the number of optimizer steps taken.
-	Step int64
-	// Meta holds free-form strings (e.g. the run's config JSON).
-	Meta map[string]string
-	// F32 holds float32 vectors (moments, weights), I64 integer vectors
-	// (data positions, per-slot step counts), Bytes opaque blobs (an RNG's
-	// MarshalBinary). Shapes are flattened: each is saved one-dimensional.
-	F32   map[string][]float32
-	I64   map[string][]int64
-	Bytes map[string][]byte
+// Checkpoint returns the model's current weights as a checkpoint at step.
+// Its config holds the model's ModelConfig and a zero TrainConfig: a
+// trainer fills in the recipe the weights come from.
+func (m *Model) Checkpoint(step int64) *Checkpoint {
+	ck := &Checkpoint{Config: Config{ModelConfig: m.Config}, Step: step, Tensors: make(map[string][]float32, len(m.params))}
+	for _, p := range m.params {
+		ck.Tensors[p.Name] = append([]float32(nil), p.Value.Data...)
+	}
+	return ck
 }
 
-// Name prefixes that keep the three kinds of a TrainState apart in the
-// safetensors file.
-const (
-	prefixF32   = "f32/"
-	prefixI64   = "i64/"
-	prefixBytes = "bytes/"
-)
-
-// SaveTrainState writes s to path atomically.
-func SaveTrainState(path string, s *TrainState) error {
-	f := &safetensors.File{Metadata: map[string]string{}, Tensors: map[string]safetensors.Tensor{}}
-	for k, v := range s.Meta {
-		if k == metaFormat || k == metaStep {
-			return fmt.Errorf("train state %q: metadata key %q is reserved", path, k)
-		}
-		f.Metadata[k] = v
-	}
-	f.Metadata[metaFormat] = TrainStateFormat
-	f.Metadata[metaStep] = strconv.FormatInt(s.Step, 10)
-	for k, v := range s.F32 {
-		f.Tensors[prefixF32+k] = safetensors.FromFloat32([]int{len(v)}, v)
-	}
-	for k, v := range s.I64 {
-		f.Tensors[prefixI64+k] = safetensors.FromInt64([]int{len(v)}, v)
-	}
-	for k, v := range s.Bytes {
-		f.Tensors[prefixBytes+k] = safetensors.FromBytes(v)
-	}
-	return safetensors.Write(path, f)
-}
-
-// LoadTrainState reads a file written by SaveTrainState.
-func LoadTrainState(path string) (*TrainState, error) {
-	f, err := safetensors.Read(path)
-	if err != nil {
-		return nil, fmt.Errorf("train state: %w", err)
-	}
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("train state %q: %s", path, fmt.Sprintf(format, args...))
-	}
-	if got := f.Metadata[metaFormat]; got != TrainStateFormat {
-		return nil, fail("format %q, want %q", got, TrainStateFormat)
-	}
-	s := &TrainState{Meta: map[string]string{}, F32: map[string][]float32{}, I64: map[string][]int64{}, Bytes: map[string][]byte{}}
-	step := f.Metadata[metaStep]
-	if s.Step, err = strconv.ParseInt(step, 10, 64); err != nil || s.Step < 0 {
-		return nil, fail("step %q, want a whole number ≥ 0", step)
-	}
-	for k, v := range f.Metadata {
-		if k != metaFormat && k != metaStep {
-			s.Meta[k] = v
-		}
-	}
-	for _, name := range f.Names() {
-		t := f.Tensors[name]
-		var err error
-		switch {
-		case strings.HasPrefix(name, prefixF32):
-			s.F32[name[len(prefixF32):]], err = t.Float32s()
-		case strings.HasPrefix(name, prefixI64):
-			s.I64[name[len(prefixI64):]], err = t.Int64s()
-		case strings.HasPrefix(name, prefixBytes):
-			s.Bytes[name[len(prefixBytes):]], err = t.Bytes()
-		default:
-			err = fmt.Errorf("name has none of the prefixes %s, %s, %s", prefixF32, prefixI64, prefixBytes)
-		}
-		if err != nil {
-			return nil, fail("tensor %q: %v", name, err)
-		}
-	}
-	return s, nil
-}
-
-// Run is a training run's folder:
-//
-//	<dir>/config.json             the config (written at start)
-//	<dir>/model.safetensors       the latest checkpoint (EMA weights when EMA is on)
-//	<dir>/train_state.safetensors the state to resume from, same step as the model
-//	<dir>/metrics.jsonl           one JSON line per logged step (see MetricsLogger)
-type Run struct{ Dir string }
-
-// ConfigPath returns <dir>/config.json.
-func (r Run) ConfigPath() string { return filepath.Join(r.Dir, "config.json") }
-
-// ModelPath returns <dir>/model.safetensors.
-func (r Run) ModelPath() string { return filepath.Join(r.Dir, "model.safetensors") }
-
-// StatePath returns <dir>/train_state.safetensors.
-func (r Run) StatePath() string { return filepath.Join(r.Dir, "train_state.safetensors") }
-
-// MetricsPath returns <dir>/metrics.jsonl.
-func (r Run) MetricsPath() string { return filepath.Join(r.Dir, "metrics.jsonl") }
-
-// Create makes the folder (and parents) and writes config.json atomically.
-func (r Run) Create(cfg Config) error {
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	return safetensors.WriteFileAtomic(r.ConfigPath(), func(w io.Writer) error {
-		_, err := w.Write(cfg.MarshalIndent())
-		return err
-	})
-}
-
-// Save writes the training state, then the model, each atomically. Both
-// carry the same step; a crash between the two writes leaves steps that
-// differ, which Resume reports instead of resuming from a mix.
-func (r Run) Save(ck *Checkpoint, st *TrainState) error {
-	if ck.Step != st.Step {
-		return fmt.Errorf("run %q: model step %d and train state step %d differ", r.Dir, ck.Step, st.Step)
-	}
-	if err := SaveTrainState(r.StatePath(), st); err != nil {
+// Load copies a checkpoint's tensors into the model. The checkpoint's
+// config must describe the same model (the same tensors and shapes).
+// The training fields of the checkpoint's config are not looked at.
+func (m *Model) Load(ck *Checkpoint) error {
+	if err := ck.Check(); err != nil {
 		return err
 	}
-	return SaveCheckpoint(r.ModelPath(), ck)
+	for _, p := range m.params {
+		v, ok := ck.Tensors[p.Name]
+		if !ok || len(v) != len(p.Value.Data) {
+			return fmt.Errorf("checkpoint: tensor %q has %d values, model wants shape %v", p.Name, len(v), p.Value.Shape)
+		}
+	}
+	if len(ck.Tensors) != len(m.params) {
+		return fmt.Errorf("checkpoint: %d tensors, model has %d", len(ck.Tensors), len(m.params))
+	}
+	for _, p := range m.params {
+		copy(p.Value.Data, ck.Tensors[p.Name])
+	}
+	return nil
 }
 
-// Resume loads the model and the training state of a run and checks that
-// they are from the same step.
-func (r Run) Resume() (*Checkpoint, *TrainState, error) {
-	ck, err := LoadCheckpoint(r.ModelPath())
+// ModelFromCheckpoint builds the model a checkpoint describes, with its
+// weights.
+func ModelFromCheckpoint(ck *Checkpoint) (*Model, error) {
+	m, err := NewModel(ck.Config.ModelConfig, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	st, err := LoadTrainState(r.StatePath())
-	if err != nil {
-		return nil, nil, err
+	if err := m.Load(ck); err != nil {
+		return nil, err
 	}
-	if ck.Step != st.Step {
-		return nil, nil, fmt.Errorf("run %q: model is at step %d but train state at step %d (interrupted save?)", r.Dir, ck.Step, st.Step)
-	}
-	return ck, st, nil
+	return m, nil
 }

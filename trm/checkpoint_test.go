@@ -1,4 +1,4 @@
-package trm
+package trm_test
 
 import (
 	"math"
@@ -10,7 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trm-go/trm/internal/trmtest"
+	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/safetensors"
+	"github.com/trm-go/trm/trm/train"
 )
 
 func TestTensorSpecsOfficialNames(t *testing.T) {
@@ -42,8 +45,8 @@ func TestTensorSpecsOfficialNames(t *testing.T) {
 	assert.Equal(t, []int{512, 1536}, shapes["inner.L_level.layers.1.mlp.down_proj.weight"])
 
 	att := mustPreset(t, "sudoku-attn")
-	att.PosEncodings = PosLearned
-	byName := map[string]TensorSpec{}
+	att.PosEncodings = trm.PosLearned
+	byName := map[string]trm.TensorSpec{}
 	for _, s := range att.TensorSpecs() {
 		byName[s.Name] = s
 	}
@@ -53,42 +56,28 @@ func TestTensorSpecsOfficialNames(t *testing.T) {
 	assert.NotContains(t, byName, "inner.L_level.layers.0.mlp_t.gate_up_proj.weight")
 
 	// Kinds and inits (spec §4).
-	assert.Equal(t, KindFixed, byName["inner.L_init"].Kind)
-	assert.Equal(t, Init{Kind: InitTruncNormal, Std: 1}, byName["inner.L_init"].Init)
-	assert.Equal(t, KindSparse, byName["inner.puzzle_emb.weights"].Kind)
-	assert.Equal(t, Init{Kind: InitConst}, byName["inner.puzzle_emb.weights"].Init)
-	assert.Equal(t, Init{Kind: InitConst, Value: -5}, byName["inner.q_head.bias"].Init)
-	assert.Equal(t, Init{Kind: InitConst}, byName["inner.q_head.weight"].Init)
+	assert.Equal(t, trm.KindFixed, byName["inner.L_init"].Kind)
+	assert.Equal(t, trm.Init{Kind: trm.InitTruncNormal, Std: 1}, byName["inner.L_init"].Init)
+	assert.Equal(t, trm.KindSparse, byName["inner.puzzle_emb.weights"].Kind)
+	assert.Equal(t, trm.Init{Kind: trm.InitConst}, byName["inner.puzzle_emb.weights"].Init)
+	assert.Equal(t, trm.Init{Kind: trm.InitConst, Value: -5}, byName["inner.q_head.bias"].Init)
+	assert.Equal(t, trm.Init{Kind: trm.InitConst}, byName["inner.q_head.weight"].Init)
 	assert.InDelta(t, 1/math.Sqrt(512), byName["inner.embed_tokens.embedding_weight"].Init.Std, 1e-15)
 	assert.InDelta(t, 1/math.Sqrt(1536), byName["inner.L_level.layers.0.mlp.down_proj.weight"].Init.Std, 1e-15)
-	assert.Equal(t, "sparse", KindSparse.String())
-}
-
-// fakeCheckpoint fills every tensor of cfg with values derived from its
-// name and index, so that any mix-up between tensors shows.
-func fakeCheckpoint(cfg Config, step int64) *Checkpoint {
-	ck := &Checkpoint{Config: cfg, Step: step, Tensors: map[string][]float32{}}
-	for k, s := range cfg.TensorSpecs() {
-		v := make([]float32, s.Size())
-		for i := range v {
-			v[i] = float32(k) + float32(i)/float32(len(v)+1)
-		}
-		ck.Tensors[s.Name] = v
-	}
-	return ck
+	assert.Equal(t, "sparse", trm.KindSparse.String())
 }
 
 func TestCheckpointRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.safetensors")
-	cfg := DefaultConfig()
-	cfg.PosEncodings = PosLearned
+	cfg := train.DefaultConfig()
+	cfg.PosEncodings = trm.PosLearned
 	cfg.PuzzleEmbNdim, cfg.PuzzleEmbLen = 64, 2
-	ck := fakeCheckpoint(cfg, 1234)
+	ck := trmtest.FakeCheckpoint(cfg, 1234)
 	ck.Meta = map[string]string{"weights": "ema"}
-	require.NoError(t, SaveCheckpoint(path, ck))
+	require.NoError(t, trm.SaveCheckpoint(path, ck))
 
-	got, err := LoadCheckpoint(path)
+	got, err := trm.LoadCheckpoint(path)
 	require.NoError(t, err)
 	assert.True(t, cfg.Equal(got.Config))
 	assert.Equal(t, int64(1234), got.Step)
@@ -98,7 +87,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	// The file is plain safetensors with the documented metadata.
 	f, err := safetensors.Read(path)
 	require.NoError(t, err)
-	assert.Equal(t, CheckpointFormat, f.Metadata["format"])
+	assert.Equal(t, trm.CheckpointFormat, f.Metadata["format"])
 	assert.Equal(t, "1234", f.Metadata["step"])
 	assert.Contains(t, f.Metadata["config"], `"hidden_size": 64`)
 	assert.Equal(t, []int{cfg.VocabSize, 64}, f.Tensors["inner.lm_head.weight"].Shape)
@@ -106,7 +95,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	// In memory, as the embedded checkpoints are read.
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	mem, err := DecodeCheckpoint(data, "embedded")
+	mem, err := trm.DecodeCheckpoint(data, "embedded")
 	require.NoError(t, err)
 	assert.Equal(t, ck.Tensors, mem.Tensors)
 }
@@ -114,13 +103,13 @@ func TestCheckpointRoundTrip(t *testing.T) {
 func TestSaveCheckpointRefusesMismatch(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.safetensors")
-	cfg := DefaultConfig()
+	cfg := train.DefaultConfig()
 
-	ck := fakeCheckpoint(cfg, 0)
+	ck := trmtest.FakeCheckpoint(cfg, 0)
 	delete(ck.Tensors, "inner.q_head.bias")
 	ck.Tensors["inner.extra"] = []float32{1}
 	ck.Tensors["inner.lm_head.weight"] = ck.Tensors["inner.lm_head.weight"][:10]
-	err := SaveCheckpoint(path, ck)
+	err := trm.SaveCheckpoint(path, ck)
 	require.Error(t, err)
 	msg := err.Error()
 	assert.Contains(t, msg, `tensor "inner.q_head.bias" is missing, config wants shape [2]`)
@@ -128,17 +117,17 @@ func TestSaveCheckpointRefusesMismatch(t *testing.T) {
 	assert.Contains(t, msg, `tensor "inner.lm_head.weight" has 10 values, config wants shape [12 64] (768)`)
 	assert.NoFileExists(t, path)
 
-	ck = fakeCheckpoint(cfg, 0)
+	ck = trmtest.FakeCheckpoint(cfg, 0)
 	ck.Config.HiddenSize = 0
-	assert.ErrorContains(t, SaveCheckpoint(path, ck), "hidden_size 0")
+	assert.ErrorContains(t, trm.SaveCheckpoint(path, ck), "hidden_size 0")
 
-	ck = fakeCheckpoint(cfg, 0)
+	ck = trmtest.FakeCheckpoint(cfg, 0)
 	ck.Meta = map[string]string{"config": "mine"}
-	assert.ErrorContains(t, SaveCheckpoint(path, ck), `metadata key "config" is reserved`)
+	assert.ErrorContains(t, trm.SaveCheckpoint(path, ck), `metadata key "config" is reserved`)
 }
 
 // writeRaw writes a safetensors file with the given metadata and tensors,
-// bypassing SaveCheckpoint's checks, to build broken checkpoints.
+// bypassing trm.SaveCheckpoint's checks, to build broken checkpoints.
 func writeRaw(t *testing.T, path string, meta map[string]string, tensors map[string]safetensors.Tensor) {
 	t.Helper()
 	require.NoError(t, safetensors.Write(path, &safetensors.File{Metadata: meta, Tensors: tensors}))
@@ -146,8 +135,8 @@ func writeRaw(t *testing.T, path string, meta map[string]string, tensors map[str
 
 func TestLoadCheckpointRejects(t *testing.T) {
 	dir := t.TempDir()
-	cfg := DefaultConfig()
-	good := fakeCheckpoint(cfg, 5)
+	cfg := train.DefaultConfig()
+	good := trmtest.FakeCheckpoint(cfg, 5)
 	goodTensors := func() map[string]safetensors.Tensor {
 		m := map[string]safetensors.Tensor{}
 		for _, s := range cfg.TensorSpecs() {
@@ -156,7 +145,7 @@ func TestLoadCheckpointRejects(t *testing.T) {
 		return m
 	}
 	goodMeta := func() map[string]string {
-		return map[string]string{"format": CheckpointFormat, "config": string(cfg.MarshalIndent()), "step": "5"}
+		return map[string]string{"format": trm.CheckpointFormat, "config": string(cfg.MarshalIndent()), "step": "5"}
 	}
 	cases := map[string]struct {
 		meta    func(map[string]string)
@@ -199,7 +188,7 @@ func TestLoadCheckpointRejects(t *testing.T) {
 				c.tensors(tensors)
 			}
 			writeRaw(t, path, meta, tensors)
-			_, err := LoadCheckpoint(path)
+			_, err := trm.LoadCheckpoint(path)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), `checkpoint "`+path+`": `)
 			assert.Contains(t, err.Error(), c.want)
@@ -212,84 +201,9 @@ func TestLoadCheckpointRejects(t *testing.T) {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, data[:len(data)-3], 0o644))
-	_, err = LoadCheckpoint(path)
+	_, err = trm.LoadCheckpoint(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), path)
-	_, err = LoadCheckpoint(filepath.Join(dir, "absent.safetensors"))
+	_, err = trm.LoadCheckpoint(filepath.Join(dir, "absent.safetensors"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
-}
-
-func TestTrainStateRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.safetensors")
-	st := &TrainState{
-		Step:  77,
-		Meta:  map[string]string{"note": "x"},
-		F32:   map[string][]float32{"adam.m.inner.lm_head.weight": {1, 2, 3}, "empty": {}},
-		I64:   map[string][]int64{"data_position": {123456789012}},
-		Bytes: map[string][]byte{"rng.halt": {9, 8, 7}},
-	}
-	require.NoError(t, SaveTrainState(path, st))
-	got, err := LoadTrainState(path)
-	require.NoError(t, err)
-	assert.Equal(t, st.Step, got.Step)
-	assert.Equal(t, st.Meta, got.Meta)
-	assert.Equal(t, st.F32, got.F32)
-	assert.Equal(t, st.I64, got.I64)
-	assert.Equal(t, st.Bytes, got.Bytes)
-
-	assert.ErrorContains(t, SaveTrainState(path, &TrainState{Meta: map[string]string{"format": "x"}}), "reserved")
-
-	// A model checkpoint is not a train state, and vice versa.
-	ckPath := filepath.Join(t.TempDir(), "m.safetensors")
-	require.NoError(t, SaveCheckpoint(ckPath, fakeCheckpoint(DefaultConfig(), 0)))
-	_, err = LoadTrainState(ckPath)
-	assert.ErrorContains(t, err, `format "trm/v1", want "trm-train/v1"`)
-	_, err = LoadCheckpoint(path)
-	assert.ErrorContains(t, err, `format "trm-train/v1", want "trm/v1"`)
-
-	writeRaw(t, path, map[string]string{"format": TrainStateFormat, "step": "1"},
-		map[string]safetensors.Tensor{"weird": safetensors.FromBytes([]byte{1})})
-	_, err = LoadTrainState(path)
-	assert.ErrorContains(t, err, `tensor "weird": name has none of the prefixes`)
-	writeRaw(t, path, map[string]string{"format": TrainStateFormat, "step": "1"},
-		map[string]safetensors.Tensor{"f32/x": safetensors.FromInt32([]int{1}, []int32{1})})
-	_, err = LoadTrainState(path)
-	assert.ErrorContains(t, err, `tensor "f32/x": dtype is I32, want F32`)
-	writeRaw(t, path, map[string]string{"format": TrainStateFormat}, nil)
-	_, err = LoadTrainState(path)
-	assert.ErrorContains(t, err, `step "", want a whole number`)
-}
-
-func TestRunFolder(t *testing.T) {
-	run := Run{Dir: filepath.Join(t.TempDir(), "runs", "a")}
-	cfg := DefaultConfig()
-	require.NoError(t, run.Create(cfg))
-	back, err := LoadConfig(run.ConfigPath(), Config{})
-	require.NoError(t, err)
-	assert.True(t, cfg.Equal(back))
-
-	ck := fakeCheckpoint(cfg, 10)
-	st := &TrainState{Step: 10, I64: map[string][]int64{"pos": {640}}}
-	require.NoError(t, run.Save(ck, st))
-	gotCk, gotSt, err := run.Resume()
-	require.NoError(t, err)
-	assert.Equal(t, int64(10), gotCk.Step)
-	assert.Equal(t, []int64{640}, gotSt.I64["pos"])
-
-	st.Step = 11
-	assert.ErrorContains(t, run.Save(ck, st), "model step 10 and train state step 11 differ")
-
-	// A crash between the two writes: state at 20, model still at 10.
-	require.NoError(t, SaveTrainState(run.StatePath(), &TrainState{Step: 20}))
-	_, _, err = run.Resume()
-	assert.ErrorContains(t, err, "model is at step 10 but train state at step 20")
-
-	entries, err := os.ReadDir(run.Dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	assert.Equal(t, []string{"config.json", "model.safetensors", "train_state.safetensors"}, names)
-	assert.Equal(t, filepath.Join(run.Dir, "metrics.jsonl"), run.MetricsPath())
 }

@@ -1,41 +1,24 @@
-package trm
+package trm_test
 
 import (
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
+	"github.com/trm-go/trm/trm/train"
 )
 
-func TestPresetsAreValid(t *testing.T) {
-	for _, name := range PresetNames() {
-		t.Run(name, func(t *testing.T) {
-			c, err := Preset(name)
-			require.NoError(t, err)
-			require.NoError(t, c.Validate())
-			assert.NotEmpty(t, PresetDoc(name))
-			// The preset's sizes fit its task (when the task is built in).
-			if slices.Contains(TaskNames(), c.Task) {
-				_, err := c.NewTask()
-				require.NoError(t, err)
-			}
-		})
-	}
-	_, err := Preset("sudoku-huge")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown preset "sudoku-huge", want one of arith, sudoku`)
-	assert.True(t, DefaultConfig().Equal(mustPreset(t, "arith")))
-}
-
-func mustPreset(t *testing.T, name string) Config {
+func mustPreset(t *testing.T, name string) trm.Config {
 	t.Helper()
-	c, err := Preset(name)
+	c, err := train.Preset(name)
 	require.NoError(t, err)
 	return c
 }
@@ -47,21 +30,21 @@ func TestParamCountOfficial(t *testing.T) {
 	assert.EqualValues(t, 5_028_866, mlp.ParamCount())
 	att := mustPreset(t, "sudoku-attn")
 	assert.EqualValues(t, 6_828_034, att.ParamCount())
-	att.PosEncodings = PosLearned // adds the (L+P)·hidden position table
+	att.PosEncodings = trm.PosLearned // adds the (L+P)·hidden position table
 	assert.EqualValues(t, 6_828_034+97*512, att.ParamCount())
 
 	// The checkpoint also holds the puzzle embedding (1×512) and y/z init.
-	assert.EqualValues(t, 5_028_866+512+2*512, mlp.StateCount())
+	assert.EqualValues(t, 5_028_866+512+2*512, stateCount(mlp.ModelConfig))
 	assert.EqualValues(t, 97, mlp.SeqTotal())
 	assert.Equal(t, 16, mlp.PrefixLen())
 	assert.Equal(t, 64, att.HeadDim())
-	assert.Equal(t, 0, Config{HiddenSize: 8}.HeadDim())
+	assert.Equal(t, 0, trm.ModelConfig{HiddenSize: 8}.HeadDim())
 }
 
 func TestParamCountByHand(t *testing.T) {
 	// A learned-position attention model small enough to count by hand.
 	c := mustPreset(t, "arith") // hidden 64, 4 heads, expansion 4, 2 layers
-	c.PosEncodings = PosLearned
+	c.PosEncodings = trm.PosLearned
 	c.PuzzleEmbNdim, c.PuzzleEmbLen = 100, 3 // ceil(100/64) = 2 ≤ 3
 	c.NumPuzzleIdentifiers = 5
 	require.NoError(t, c.Validate())
@@ -71,11 +54,11 @@ func TestParamCountByHand(t *testing.T) {
 	perLayer := 3*h*h + h*h + 2*inter*h + h*inter
 	dense := V*h + V*h + 2*h + 2 + S*h + 2*perLayer
 	assert.EqualValues(t, dense, c.ParamCount())
-	assert.EqualValues(t, dense+5*100+2*h, c.StateCount())
+	assert.EqualValues(t, dense+5*100+2*h, stateCount(c.ModelConfig))
 }
 
 func TestInter(t *testing.T) {
-	c := Config{Expansion: 4}
+	c := trm.ModelConfig{Expansion: 4}
 	assert.Equal(t, 1536, c.Inter(512)) // spec §4
 	assert.Equal(t, 512, c.Inter(97))   // 258.67 → 259 → 512
 	assert.Equal(t, 256, c.Inter(1))
@@ -89,7 +72,7 @@ func TestInter(t *testing.T) {
 }
 
 func TestPrefixLen(t *testing.T) {
-	c := Config{HiddenSize: 512}
+	c := trm.ModelConfig{HiddenSize: 512}
 	assert.Equal(t, 0, c.PrefixLen())
 	c.PuzzleEmbNdim = 512
 	assert.Equal(t, 1, c.PrefixLen(), "0 = ceil(ndim/hidden)")
@@ -102,12 +85,12 @@ func TestPrefixLen(t *testing.T) {
 }
 
 func TestConfigJSONRoundTrip(t *testing.T) {
-	for _, name := range PresetNames() {
+	for _, name := range train.PresetNames() {
 		c := mustPreset(t, name)
 		c.Seed = math.MaxUint64 // survives JSON (no float64 detour)
 		c.LR = 3.0000000000000004e-4
 		data := c.MarshalIndent()
-		back, err := DecodeConfig(data, Config{})
+		back, err := trm.DecodeConfig(data, trm.Config{})
 		require.NoError(t, err, name)
 		assert.True(t, c.Equal(back), "%s:\n%s", name, data)
 	}
@@ -131,34 +114,34 @@ func TestConfigJSONUsesOfficialNames(t *testing.T) {
 
 func TestDecodeConfigOverBase(t *testing.T) {
 	base := mustPreset(t, "sudoku")
-	c, err := DecodeConfig([]byte(`{"L_cycles": 4, "lr": 0.0003, "task_options": {"file": "x.csv"}}`), base)
+	c, err := trm.DecodeConfig([]byte(`{"L_cycles": 4, "lr": 0.0003, "task_options": {"file": "x.csv"}}`), base)
 	require.NoError(t, err)
 	assert.Equal(t, 4, c.LCycles)
 	assert.Equal(t, 3e-4, c.LR)
 	assert.Equal(t, 512, c.HiddenSize, "fields not in the JSON keep the base's value")
-	assert.Equal(t, TaskOptions{"file": "x.csv"}, c.TaskOptions)
+	assert.Equal(t, task.Options{"file": "x.csv"}, c.TaskOptions)
 	assert.Nil(t, base.TaskOptions, "the base is not modified")
 
 	// task_options replaces the base's as a whole; another task drops them.
 	arith := mustPreset(t, "arith")
-	c, err = DecodeConfig([]byte(`{"lr": 0.5}`), arith)
+	c, err = trm.DecodeConfig([]byte(`{"lr": 0.5}`), arith)
 	require.NoError(t, err)
-	assert.Equal(t, TaskOptions{"digits": "2"}, c.TaskOptions)
+	assert.Equal(t, task.Options{"digits": "2"}, c.TaskOptions)
 	c.TaskOptions["digits"] = "9"
 	assert.Equal(t, "2", arith.TaskOptions["digits"], "the base's map is not shared")
-	c, err = DecodeConfig([]byte(`{"task_options": {"x": "1"}}`), arith)
+	c, err = trm.DecodeConfig([]byte(`{"task_options": {"x": "1"}}`), arith)
 	require.NoError(t, err)
-	assert.Equal(t, TaskOptions{"x": "1"}, c.TaskOptions)
-	c, err = DecodeConfig([]byte(`{"task": "sudoku9"}`), arith)
+	assert.Equal(t, task.Options{"x": "1"}, c.TaskOptions)
+	c, err = trm.DecodeConfig([]byte(`{"task": "sudoku9"}`), arith)
 	require.NoError(t, err)
 	assert.Nil(t, c.TaskOptions)
 
-	_, err = DecodeConfig([]byte(`{"L_cycle": 4}`), base)
+	_, err = trm.DecodeConfig([]byte(`{"L_cycle": 4}`), base)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown field "L_cycle"`)
-	_, err = DecodeConfig([]byte(`{"hidden_size": "big"}`), base)
+	_, err = trm.DecodeConfig([]byte(`{"hidden_size": "big"}`), base)
 	assert.Error(t, err)
-	_, err = DecodeConfig([]byte(`{} {}`), base)
+	_, err = trm.DecodeConfig([]byte(`{} {}`), base)
 	assert.Error(t, err)
 }
 
@@ -166,64 +149,64 @@ func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.json")
 	require.NoError(t, os.WriteFile(path, []byte(`{"hidden_size": 100, "num_heads": 8}`), 0o644))
-	_, err := LoadConfig(path, DefaultConfig())
+	_, err := trm.LoadConfig(path, train.DefaultConfig())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "c.json")
 	assert.Contains(t, err.Error(), "config: hidden_size 100 is not divisible by num_heads 8")
 
 	require.NoError(t, os.WriteFile(path, []byte(`{"hidden_size": 128}`), 0o644))
-	c, err := LoadConfig(path, DefaultConfig())
+	c, err := trm.LoadConfig(path, train.DefaultConfig())
 	require.NoError(t, err)
 	assert.Equal(t, 128, c.HiddenSize)
 
-	_, err = LoadConfig(filepath.Join(dir, "none.json"), DefaultConfig())
+	_, err = trm.LoadConfig(filepath.Join(dir, "none.json"), train.DefaultConfig())
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestValidateNamesTheField(t *testing.T) {
 	cases := []struct {
-		edit func(c *Config)
+		edit func(c *trm.Config)
 		want string
 	}{
-		{func(c *Config) { c.HiddenSize, c.NumHeads = 100, 8 }, "config: hidden_size 100 is not divisible by num_heads 8"},
-		{func(c *Config) { c.HiddenSize = 0 }, "config: hidden_size 0, want ≥ 1"},
-		{func(c *Config) { c.NumHeads = 0 }, `config: num_heads 0, want ≥ 1 for variant "attn"`},
-		{func(c *Config) { c.HiddenSize, c.NumHeads = 60, 20 }, "head_dim 3 (hidden_size 60 / num_heads 20) is odd"},
-		{func(c *Config) { c.Variant = "rnn" }, `config: variant "rnn", want "attn" or "mlp"`},
-		{func(c *Config) { c.Variant = VariantMLP }, `config: pos_encodings "rope" has no effect with variant "mlp"`},
-		{func(c *Config) { c.PosEncodings = "alibi" }, `config: pos_encodings "alibi", want "rope", "learned" or "none"`},
-		{func(c *Config) { c.RopeTheta = 0 }, "config: rope_theta 0, want > 0"},
-		{func(c *Config) { c.RMSNormEps = math.NaN() }, "config: rms_norm_eps NaN, want > 0"},
-		{func(c *Config) { c.Expansion = -1 }, "config: expansion -1, want > 0"},
-		{func(c *Config) { c.LLayers = 0 }, "config: L_layers 0, want ≥ 1"},
-		{func(c *Config) { c.LCycles = 0 }, "config: L_cycles 0, want ≥ 1"},
-		{func(c *Config) { c.HCycles = -1 }, "config: H_cycles -1, want ≥ 1"},
-		{func(c *Config) { c.HaltMaxSteps = 0 }, "config: halt_max_steps 0, want ≥ 1"},
-		{func(c *Config) { c.HaltExplorationProb = 1.5 }, "config: halt_exploration_prob 1.5, want in [0, 1]"},
-		{func(c *Config) { c.VocabSize = 1 }, "config: vocab_size 1, want ≥ 2"},
-		{func(c *Config) { c.SeqLen = 0 }, "config: seq_len 0, want ≥ 1"},
-		{func(c *Config) { c.NumPuzzleIdentifiers = 0 }, "config: num_puzzle_identifiers 0, want ≥ 1"},
-		{func(c *Config) { c.PuzzleEmbLen = 4 }, "config: puzzle_emb_len 4 without a puzzle embedding (puzzle_emb_ndim 0), want 0"},
-		{func(c *Config) { c.PuzzleEmbNdim, c.PuzzleEmbLen = 200, 2 }, "config: puzzle_emb_len 2 is too short for puzzle_emb_ndim 200, want ≥ 4"},
-		{func(c *Config) { c.PuzzleEmbNdim = -1 }, "config: puzzle_emb_ndim -1, want ≥ 0"},
-		{func(c *Config) { c.Optimizer = "sgd" }, `config: optimizer "sgd", want "adamatan2" or "adamw"`},
-		{func(c *Config) { c.AdamEps = 0 }, "config: adam_eps 0, want > 0"},
-		{func(c *Config) { c.LR = 0 }, "config: lr 0, want > 0"},
-		{func(c *Config) { c.LR = math.Inf(1) }, "config: lr +Inf, want > 0"},
-		{func(c *Config) { c.LRWarmupSteps = -1 }, "config: lr_warmup_steps -1, want ≥ 0"},
-		{func(c *Config) { c.WeightDecay = -0.1 }, "config: weight_decay -0.1, want ≥ 0"},
-		{func(c *Config) { c.Beta1 = 1 }, "config: beta1 1, want in [0, 1)"},
-		{func(c *Config) { c.Beta2 = -0.5 }, "config: beta2 -0.5, want in [0, 1)"},
-		{func(c *Config) { c.EMARate = 1 }, "config: ema_rate 1, want in [0, 1)"},
-		{func(c *Config) { c.BatchSize = 0 }, "config: global_batch_size 0, want ≥ 1"},
-		{func(c *Config) { c.TrainSteps = 0 }, "config: train_steps 0, want ≥ 1"},
-		{func(c *Config) { c.LogInterval = 0 }, "config: log_interval 0, want ≥ 1"},
-		{func(c *Config) { c.EvalInterval = -1 }, "config: eval_interval -1, want ≥ 0"},
-		{func(c *Config) { c.HaltLossWeight = -1 }, "config: halt_loss_weight -1, want ≥ 0"},
-		{func(c *Config) { c.PuzzleEmbNdim, c.PuzzleEmbLR = 64, -1 }, "config: puzzle_emb_lr -1, want ≥ 0"},
+		{func(c *trm.Config) { c.HiddenSize, c.NumHeads = 100, 8 }, "config: hidden_size 100 is not divisible by num_heads 8"},
+		{func(c *trm.Config) { c.HiddenSize = 0 }, "config: hidden_size 0, want ≥ 1"},
+		{func(c *trm.Config) { c.NumHeads = 0 }, `config: num_heads 0, want ≥ 1 for variant "attn"`},
+		{func(c *trm.Config) { c.HiddenSize, c.NumHeads = 60, 20 }, "head_dim 3 (hidden_size 60 / num_heads 20) is odd"},
+		{func(c *trm.Config) { c.Variant = "rnn" }, `config: variant "rnn", want "attn" or "mlp"`},
+		{func(c *trm.Config) { c.Variant = nn.VariantMLP }, `config: pos_encodings "rope" has no effect with variant "mlp"`},
+		{func(c *trm.Config) { c.PosEncodings = "alibi" }, `config: pos_encodings "alibi", want "rope", "learned" or "none"`},
+		{func(c *trm.Config) { c.RopeTheta = 0 }, "config: rope_theta 0, want > 0"},
+		{func(c *trm.Config) { c.RMSNormEps = math.NaN() }, "config: rms_norm_eps NaN, want > 0"},
+		{func(c *trm.Config) { c.Expansion = -1 }, "config: expansion -1, want > 0"},
+		{func(c *trm.Config) { c.LLayers = 0 }, "config: L_layers 0, want ≥ 1"},
+		{func(c *trm.Config) { c.LCycles = 0 }, "config: L_cycles 0, want ≥ 1"},
+		{func(c *trm.Config) { c.HCycles = -1 }, "config: H_cycles -1, want ≥ 1"},
+		{func(c *trm.Config) { c.HaltMaxSteps = 0 }, "config: halt_max_steps 0, want ≥ 1"},
+		{func(c *trm.Config) { c.HaltExplorationProb = 1.5 }, "config: halt_exploration_prob 1.5, want in [0, 1]"},
+		{func(c *trm.Config) { c.VocabSize = 1 }, "config: vocab_size 1, want ≥ 2"},
+		{func(c *trm.Config) { c.SeqLen = 0 }, "config: seq_len 0, want ≥ 1"},
+		{func(c *trm.Config) { c.NumPuzzleIdentifiers = 0 }, "config: num_puzzle_identifiers 0, want ≥ 1"},
+		{func(c *trm.Config) { c.PuzzleEmbLen = 4 }, "config: puzzle_emb_len 4 without a puzzle embedding (puzzle_emb_ndim 0), want 0"},
+		{func(c *trm.Config) { c.PuzzleEmbNdim, c.PuzzleEmbLen = 200, 2 }, "config: puzzle_emb_len 2 is too short for puzzle_emb_ndim 200, want ≥ 4"},
+		{func(c *trm.Config) { c.PuzzleEmbNdim = -1 }, "config: puzzle_emb_ndim -1, want ≥ 0"},
+		{func(c *trm.Config) { c.Optimizer = "sgd" }, `config: optimizer "sgd", want one of adamatan2, adamw`},
+		{func(c *trm.Config) { c.AdamEps = 0 }, "config: adam_eps 0, want > 0"},
+		{func(c *trm.Config) { c.LR = 0 }, "config: lr 0, want > 0"},
+		{func(c *trm.Config) { c.LR = math.Inf(1) }, "config: lr +Inf, want > 0"},
+		{func(c *trm.Config) { c.LRWarmupSteps = -1 }, "config: lr_warmup_steps -1, want ≥ 0"},
+		{func(c *trm.Config) { c.WeightDecay = -0.1 }, "config: weight_decay -0.1, want ≥ 0"},
+		{func(c *trm.Config) { c.Beta1 = 1 }, "config: beta1 1, want in [0, 1)"},
+		{func(c *trm.Config) { c.Beta2 = -0.5 }, "config: beta2 -0.5, want in [0, 1)"},
+		{func(c *trm.Config) { c.EMARate = 1 }, "config: ema_rate 1, want in [0, 1)"},
+		{func(c *trm.Config) { c.BatchSize = 0 }, "config: global_batch_size 0, want ≥ 1"},
+		{func(c *trm.Config) { c.TrainSteps = 0 }, "config: train_steps 0, want ≥ 1"},
+		{func(c *trm.Config) { c.LogInterval = 0 }, "config: log_interval 0, want ≥ 1"},
+		{func(c *trm.Config) { c.EvalInterval = -1 }, "config: eval_interval -1, want ≥ 0"},
+		{func(c *trm.Config) { c.HaltLossWeight = -1 }, "config: halt_loss_weight -1, want ≥ 0"},
+		{func(c *trm.Config) { c.PuzzleEmbNdim, c.PuzzleEmbLR = 64, -1 }, "config: puzzle_emb_lr -1, want ≥ 0"},
 	}
 	for _, tc := range cases {
-		c := DefaultConfig()
+		c := train.DefaultConfig()
 		tc.edit(&c)
 		err := c.Validate()
 		if assert.Error(t, err, tc.want) {
@@ -231,31 +214,31 @@ func TestValidateNamesTheField(t *testing.T) {
 		}
 	}
 	// Several problems are all reported.
-	c := DefaultConfig()
+	c := train.DefaultConfig()
 	c.LR, c.BatchSize = 0, 0
 	err := c.Validate()
 	require.Error(t, err)
 	assert.Equal(t, 2, strings.Count(err.Error(), "config:"), err.Error())
 
 	// ema_rate 0 (off), weight decay 0, learned positions with mlp: valid.
-	c = DefaultConfig()
+	c = train.DefaultConfig()
 	c.EMARate, c.WeightDecay = 0, 0
-	c.Variant, c.PosEncodings = VariantMLP, PosLearned
+	c.Variant, c.PosEncodings = nn.VariantMLP, trm.PosLearned
 	assert.NoError(t, c.Validate())
 }
 
 func TestConfigTaskBinding(t *testing.T) {
-	task, err := NewTask("arith", TaskOptions{"digits": "3"})
+	tk, err := task.New("arith", task.Options{"digits": "3"})
 	require.NoError(t, err)
-	c := DefaultConfig()
-	require.Error(t, c.CheckTask(task), "the default is for 2 digits")
-	c = c.WithTask(task)
-	require.NoError(t, c.CheckTask(task))
+	c := train.DefaultConfig()
+	require.Error(t, c.CheckTask(tk), "the default is for 2 digits")
+	c.SetTask(tk)
+	require.NoError(t, c.CheckTask(tk))
 	assert.Equal(t, 10, c.SeqLen)
-	assert.Equal(t, TaskOptions{"digits": "3"}, c.TaskOptions)
+	assert.Equal(t, task.Options{"digits": "3"}, c.TaskOptions)
 	got, err := c.NewTask()
 	require.NoError(t, err)
-	assert.Equal(t, 3, got.(*Arith).Digits())
+	assert.Equal(t, 3, got.(*task.Arith).Digits())
 
 	c.SeqLen = 7
 	_, err = c.NewTask()
@@ -266,4 +249,14 @@ func TestConfigTaskBinding(t *testing.T) {
 	_, err = c.NewTask()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown task "chess", want one of arith`)
+}
+
+// stateCount returns the number of float32 values a checkpoint of c holds:
+// every tensor of TensorSpecs.
+func stateCount(c trm.ModelConfig) int64 {
+	var n int64
+	for _, s := range c.TensorSpecs() {
+		n += int64(s.Size())
+	}
+	return n
 }

@@ -59,19 +59,17 @@ func loadGoldenTRM(t *testing.T, variant string) *goldenTRM {
 	return &g
 }
 
-// goldenConfig is the Config of a fixture's model.
-func goldenConfig(g *goldenTRM) Config {
-	c := DefaultConfig()
+// goldenConfig is the ModelConfig of a fixture's model.
+func goldenConfig(g *goldenTRM) ModelConfig {
 	gc := g.Config
-	c.Variant = Variant(gc.Variant)
-	c.HiddenSize, c.NumHeads, c.Expansion, c.LLayers = gc.Hidden, gc.Heads, gc.Expansion, gc.Layers
-	c.HCycles, c.LCycles = gc.T, gc.N
-	c.VocabSize, c.SeqLen = gc.Vocab, gc.SeqLen
-	c.PuzzleEmbLen, c.PuzzleEmbNdim, c.NumPuzzleIdentifiers = gc.PuzzleEmbLen, gc.PuzzleEmbNdim, gc.NumPuzzleIDs
-	c.PosEncodings = gc.Pos
-	c.RMSNormEps, c.RopeTheta = gc.RMSEps, gc.RopeTheta
-	c.PuzzleEmbLR, c.PuzzleEmbWeightDecay = 1e-2, 0.1
-	return c
+	return ModelConfig{
+		Variant: nn.Variant(gc.Variant), PosEncodings: PosEncoding(gc.Pos),
+		HiddenSize: gc.Hidden, NumHeads: gc.Heads, Expansion: gc.Expansion, LLayers: gc.Layers,
+		HCycles: gc.T, LCycles: gc.N, HaltMaxSteps: len(g.Outputs.Steps),
+		VocabSize: gc.Vocab, SeqLen: gc.SeqLen,
+		PuzzleEmbLen: gc.PuzzleEmbLen, PuzzleEmbNdim: gc.PuzzleEmbNdim, NumPuzzleIdentifiers: gc.NumPuzzleIDs,
+		RMSNormEps: gc.RMSEps, RopeTheta: gc.RopeTheta,
+	}
 }
 
 // requireClose checks got against want element-wise with a tolerance
@@ -127,7 +125,7 @@ func TestGoldenTRM(t *testing.T) {
 				requireClose(t, want.Y.Data, out.Y.Value.Data, 1e-4, "y")
 				requireClose(t, want.Z.Data, out.Z.Value.Data, 1e-4, "z")
 				if step == 0 {
-					lo := m.Loss(tape, out, labels, nil)
+					lo := m.Loss(tape, out, labels, nil, 0.5) // the official halt_loss_weight
 					require.Equal(t, []float32{0, 1, 0}, lo.Correct)
 					requireClose(t, g.Outputs.Loss.Data, lo.Loss.Value.Data, 1e-3, "loss")
 					tape.Backward(lo.Loss)

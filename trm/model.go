@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/trm-go/trm/nn"
 	"github.com/trm-go/trm/tensor"
@@ -21,8 +22,8 @@ const learnedPosScale = 0.707106781
 // answer state (the official z_H), z the latent (z_L), n = L_cycles,
 // T = H_cycles, N_sup = halt_max_steps.
 type Model struct {
-	// Config is the model's configuration (validated).
-	Config Config
+	// Config is the model's architecture (validated).
+	Config ModelConfig
 
 	// TokenEmb is inner.embed_tokens.embedding_weight, [vocab, hidden].
 	TokenEmb *nn.Param
@@ -55,78 +56,58 @@ type Model struct {
 // weight 0 and bias −5 ("do not halt yet").
 //
 // The parameters are exactly the tensors of cfg.TensorSpecs(), the single
-// source of truth for names and shapes.
-func NewModel(cfg Config, seed uint64) (*Model, error) {
+// source of truth for names, shapes and init; the network's blocks are
+// nn.NewNet's, checked against it.
+func NewModel(cfg ModelConfig, seed uint64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	m := &Model{Config: cfg, byName: map[string]*nn.Param{}}
-	specs := cfg.TensorSpecs()
-	for _, s := range specs {
-		p := nn.NewParam(s.Name, s.Shape...)
-		m.params = append(m.params, p)
-		m.byName[s.Name] = p
-	}
-	get := func(name string) *nn.Param {
-		p, ok := m.byName[name]
-		if !ok {
-			// TensorSpecs and the model disagree: a programming error.
-			panic(fmt.Sprintf("trm: TensorSpecs has no tensor %q", name))
-		}
-		return p
-	}
-	linear := func(name string) *nn.Linear {
-		l := &nn.Linear{Weight: get(name + ".weight")}
-		if p, ok := m.byName[name+".bias"]; ok {
-			l.Bias = p
-		}
-		return l
-	}
-	swiglu := func(name string) *nn.SwiGLU {
-		return &nn.SwiGLU{GateUp: linear(name + ".gate_up_proj"), Down: linear(name + ".down_proj")}
-	}
-
-	m.TokenEmb = get(nameTokenEmb)
-	m.LMHead = linear(nameLMHead)
-	m.QHead = linear(nameQHead)
-	m.YInit = get(nameYInit)
-	m.ZInit = get(nameZInit)
-	if cfg.PrefixLen() > 0 {
-		m.PuzzleEmb = get(namePuzzleEmb)
-	}
-	if cfg.PosEncodings == PosLearned {
-		m.PosEmb = get(namePosEmb)
-	}
-	if cfg.Variant == VariantAttn && cfg.PosEncodings == PosRoPE {
+	if cfg.Variant == nn.VariantAttn && cfg.PosEncodings == PosRoPE {
 		m.rope = nn.NewRoPE(cfg.HeadDim(), cfg.SeqTotal(), cfg.RopeTheta)
 	}
 	bc := nn.BlockConfig{
-		Variant:   nn.Variant(cfg.Variant),
+		Variant:   cfg.Variant,
 		Hidden:    cfg.HiddenSize,
 		Heads:     cfg.NumHeads,
 		Expansion: cfg.Expansion,
 		Seq:       cfg.SeqTotal(),
 		Eps:       float32(cfg.RMSNormEps),
 	}
-	if err := bc.Validate(); err != nil {
+	net, err := nn.NewNet(netPrefix, cfg.LLayers, bc, m.rope, nil) // weights drawn below, in spec order
+	if err != nil {
 		return nil, fmt.Errorf("trm: %w", err)
 	}
-	m.Net = &nn.Net{}
-	for i := range cfg.LLayers {
-		pre := fmt.Sprintf("%slayers.%d.", netPrefix, i)
-		b := &nn.Block{Config: bc, MLP: swiglu(pre + "mlp")}
-		if cfg.Variant == VariantAttn {
-			b.SelfAttn = &nn.Attention{
-				QKV:   linear(pre + "self_attn.qkv_proj"),
-				O:     linear(pre + "self_attn.o_proj"),
-				Heads: cfg.NumHeads,
-				RoPE:  m.rope,
-			}
-		} else {
-			b.MLPT = swiglu(pre + "mlp_t")
-		}
-		m.Net.Layers = append(m.Net.Layers, b)
+	m.Net = net
+	fromNet := map[string]*nn.Param{}
+	for _, p := range net.Params() {
+		fromNet[p.Name] = p
 	}
+	specs := cfg.TensorSpecs()
+	for _, s := range specs {
+		p, ok := fromNet[s.Name]
+		switch {
+		case !ok:
+			p = nn.NewParam(s.Name, s.Shape...)
+		case !slices.Equal(p.Value.Shape, s.Shape):
+			// TensorSpecs and nn disagree: a programming error.
+			panic(fmt.Sprintf("trm: tensor %q has shape %v in nn, %v in TensorSpecs", s.Name, p.Value.Shape, s.Shape))
+		}
+		delete(fromNet, s.Name)
+		m.params = append(m.params, p)
+		m.byName[s.Name] = p
+	}
+	for name := range fromNet {
+		panic(fmt.Sprintf("trm: nn's tensor %q is not in TensorSpecs", name))
+	}
+	m.TokenEmb = m.byName[nameTokenEmb]
+	m.LMHead = &nn.Linear{Weight: m.byName[nameLMHead+".weight"]}
+	m.QHead = &nn.Linear{Weight: m.byName[nameQHead+".weight"], Bias: m.byName[nameQHead+".bias"]}
+	m.YInit = m.byName[nameYInit]
+	m.ZInit = m.byName[nameZInit]
+	m.PuzzleEmb = m.byName[namePuzzleEmb] // nil without a puzzle embedding
+	m.PosEmb = m.byName[namePosEmb]       // nil unless learned positions
+
 	rng := rand.New(rand.NewPCG(seed, 0x7472_6d5f_696e_6974)) // "trm_init"
 	for i, s := range specs {
 		switch s.Init.Kind {
@@ -140,19 +121,6 @@ func NewModel(cfg Config, seed uint64) (*Model, error) {
 	}
 	return m, nil
 }
-
-// Tensor names (spec §4) that the model addresses directly; the block
-// tensors are netPrefix + "layers.{i}." + the nn block's names.
-const (
-	nameTokenEmb  = "inner.embed_tokens.embedding_weight"
-	nameLMHead    = "inner.lm_head"
-	nameQHead     = "inner.q_head"
-	namePuzzleEmb = "inner.puzzle_emb.weights"
-	namePosEmb    = "inner.embed_pos.embedding_weight"
-	nameYInit     = "inner.H_init"
-	nameZInit     = "inner.L_init"
-	netPrefix     = "inner.L_level."
-)
 
 // Params returns every tensor of the model in TensorSpecs order, the
 // untrained y_init/z_init included.
@@ -321,81 +289,4 @@ func (m *Model) NewCarry(B int) (y, z *tensor.Tensor) {
 	m.initRows(y.Data, m.YInit)
 	m.initRows(z.Data, m.ZInit)
 	return y, z
-}
-
-// LossOut holds the loss of a supervision step and what the metrics need.
-type LossOut struct {
-	// Loss is the scalar batch loss mean_b(CE_b + w·BCE_b) (or the
-	// weighted sum with Loss's weights).
-	Loss *nn.Node
-	// Correct[b] is 1 when every labelled position of sample b is
-	// predicted right (the halting target), else 0.
-	Correct []float32
-	// TokensRight[b] and Tokens[b] count the right and the labelled
-	// positions of sample b.
-	TokensRight, Tokens []int
-}
-
-// Loss returns TRM's loss for one supervision step (spec §3): per sample the
-// stablemax cross-entropy averaged over labelled positions plus
-// halt_loss_weight × the BCE of q_halt against "the sequence is exactly
-// right". With weights == nil the batch loss is the mean over samples;
-// otherwise it is Σ_b weights[b]·loss_b (weights must stay unchanged until
-// Backward). labels holds B·L ids with IgnoreLabel where unsupervised.
-func (m *Model) Loss(t *nn.Tape, out StepOut, labels []int32, weights []float32) LossOut {
-	sh := out.Logits.Shape()
-	B, L, V := sh[0], sh[1], sh[2]
-	res := LossOut{
-		Correct:     make([]float32, B),
-		TokensRight: make([]int, B),
-		Tokens:      make([]int, B),
-	}
-	nn.SequenceCorrect(res.Correct, out.Logits.Value.Data, labels, B, L, V)
-	for b := range B {
-		res.TokensRight[b], res.Tokens[b] = countRight(out.Logits.Value.Data[b*L*V:(b+1)*L*V], labels[b*L:(b+1)*L], V)
-	}
-	ce := t.StablemaxCE(out.Logits, labels)                          // [B]
-	bce := t.BCEWithLogits(out.QHalt, res.Correct)                   // [B]
-	per := t.Add(ce, t.Scale(bce, float32(m.Config.HaltLossWeight))) // [B]
-	if weights == nil {
-		res.Loss = t.Mean(per)
-	} else {
-		res.Loss = t.Sum(t.Mul(per, t.Const(tensor.FromSlice(weights, B))))
-	}
-	return res
-}
-
-// countRight returns the number of labelled positions whose argmax equals
-// the label, and the number of labelled positions, for one sequence.
-func countRight(logits []float32, labels []int32, V int) (right, total int) {
-	for s, l := range labels {
-		if l == IgnoreLabel {
-			continue
-		}
-		total++
-		if argmax(logits[s*V:(s+1)*V]) == int(l) {
-			right++
-		}
-	}
-	return right, total
-}
-
-// argmax returns the index of the first largest value.
-func argmax(row []float32) int {
-	best := 0
-	for j := 1; j < len(row); j++ {
-		if row[j] > row[best] {
-			best = j
-		}
-	}
-	return best
-}
-
-// Predictions writes the argmax token of every position of logits
-// [B, L, V] into dst (B·L ids).
-func Predictions(dst []int32, logits *tensor.Tensor) {
-	V := logits.Cols()
-	for i := range dst {
-		dst[i] = int32(argmax(logits.Data[i*V : (i+1)*V]))
-	}
 }

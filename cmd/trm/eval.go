@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/infer"
+	"github.com/trm-go/trm/trm/task"
 )
 
 // evalFlags are the flags of trm eval.
@@ -12,7 +16,7 @@ type evalFlags struct {
 	task       taskFlags
 	checkpoint string
 	data       string
-	split      trm.Split
+	split      task.Split
 	n          int
 	seed       uint64
 	halt       trm.HaltMode
@@ -45,7 +49,7 @@ func parseEvalFlags(e env, args []string) (*evalFlags, error) {
 		return nil, err
 	}
 	var err error
-	if f.split, err = trm.ParseSplit(*split); err != nil {
+	if f.split, err = task.ParseSplit(*split); err != nil {
 		return nil, usagef("--split: %v", err)
 	}
 	if f.halt, err = trm.ParseHaltMode(*halt); err != nil {
@@ -69,5 +73,93 @@ func runEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return f.rt.withRuntime(func() error { return eval(ctx, e, f) })
+	return f.rt.withRuntime(func() error { return evalModel(ctx, e, f) })
+}
+
+// scoreSummary is a task.Score in JSON.
+type scoreSummary struct {
+	Examples int     `json:"examples"`
+	Solved   int     `json:"solved"`
+	ExactAcc float64 `json:"exact_acc"`
+	TokenAcc float64 `json:"token_acc"`
+}
+
+func scoreOf(s task.Score) scoreSummary {
+	return scoreSummary{s.Examples, s.Solved, s.ExactAcc(), s.TokenAcc()}
+}
+
+// evalSummary is the --json output of trm eval.
+type evalSummary struct {
+	Checkpoint string         `json:"checkpoint,omitempty"`
+	Task       string         `json:"task,omitempty"`
+	Halt       string         `json:"halt"`
+	ExactAcc   float64        `json:"exact_acc"`
+	TokenAcc   float64        `json:"token_acc"`
+	Examples   int            `json:"examples"`
+	Full       scoreSummary   `json:"full"`
+	Early      scoreSummary   `json:"early"`
+	MeanSteps  float64        `json:"mean_halt_steps"`
+	Curve      []scoreSummary `json:"curve"`
+	// PerSec is the throughput of the evaluation: examples (puzzles) per
+	// second of wall time, every example running all its supervision steps.
+	PerSec float64 `json:"examples_per_sec"`
+}
+
+func summarize(r *infer.EvalResult, halt trm.HaltMode) evalSummary {
+	head := r.Score(halt)
+	s := evalSummary{
+		Halt: string(halt), ExactAcc: head.ExactAcc(), TokenAcc: head.TokenAcc(), Examples: head.Examples,
+		Full: scoreOf(r.Full), Early: scoreOf(r.Early), MeanSteps: r.MeanSteps,
+	}
+	for _, c := range r.Curve {
+		s.Curve = append(s.Curve, scoreOf(c))
+	}
+	return s
+}
+
+// describe renders an evaluation in one line.
+func describe(r *infer.EvalResult) string {
+	return fmt.Sprintf("full %d steps: %v; early exit: %v, %.2f steps on average", len(r.Curve), r.Full, r.Early, r.MeanSteps)
+}
+
+func evalModel(ctx context.Context, e env, f *evalFlags) error {
+	p, label, err := loadModel(f.checkpoint, &f.task)
+	if err != nil {
+		return err
+	}
+	opts := infer.EvalOptions{Split: f.split, N: f.n, Seed: f.seed, BatchSize: f.batch, Steps: f.steps}
+	if f.data != "" {
+		d, err := task.LoadDataset(f.data)
+		if err != nil {
+			return err
+		}
+		if err := d.CheckTask(p.Task); err != nil {
+			return fmt.Errorf("--data %s: %w", f.data, err)
+		}
+		opts.Examples = d.Examples
+	}
+	start := time.Now()
+	r, err := infer.Evaluate(ctx, p.Model, p.Task, opts)
+	if err != nil {
+		return err
+	}
+	s := summarize(r, f.halt)
+	s.Checkpoint, s.Task = label, p.Task.Name()+formatOptions(p.Task.Options())
+	s.PerSec = float64(r.Full.Examples) / time.Since(start).Seconds()
+	if f.rt.json {
+		return writeJSON(e.stdout, s)
+	}
+	head := r.Score(f.halt)
+	fmt.Fprintf(e.stdout, "model:      %s (%s%s)\n", label, p.Task.Name(), formatOptions(p.Task.Options()))
+	fmt.Fprintf(e.stdout, "result:     exact %.2f%%, token %.2f%% on %d examples (--halt %s)\n",
+		100*head.ExactAcc(), 100*head.TokenAcc(), head.Examples, f.halt)
+	fmt.Fprintf(e.stdout, "full:       %v after %d steps\n", r.Full, len(r.Curve))
+	fmt.Fprintf(e.stdout, "early exit: %v, %.2f steps on average\n", r.Early, r.MeanSteps)
+	fmt.Fprintf(e.stdout, "speed:      %.0f examples/s (all %d steps each)\n", s.PerSec, len(r.Curve))
+	fmt.Fprintf(e.stdout, "per step:  ")
+	for i, c := range r.Curve {
+		fmt.Fprintf(e.stdout, " %d:%.2f%%", i+1, 100*c.ExactAcc())
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/trm-go/trm/tensor"
-	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
 )
 
 // newFlagSet returns a flag set for command name whose errors and -h
@@ -181,7 +182,7 @@ type taskFlags struct {
 
 func (t *taskFlags) register(fs *flag.FlagSet, defaultTask string) {
 	t.fs = fs
-	fs.StringVar(&t.name, "task", defaultTask, "task `name` (registered: "+strings.Join(trm.TaskNames(), ", ")+")")
+	fs.StringVar(&t.name, "task", defaultTask, "task `name` (registered: "+strings.Join(task.Names(), ", ")+")")
 	fs.IntVar(&t.digits, "digits", 0, "arith: maximum digits of an operand (the task option digits)")
 	fs.Var(&t.opts, "opt", "task option `key=value` (repeatable)")
 }
@@ -192,8 +193,8 @@ func (t *taskFlags) given() bool {
 }
 
 // options returns the task options from --opt and --digits.
-func (t *taskFlags) options() (trm.TaskOptions, error) {
-	o, err := trm.ParseTaskOptions(t.opts)
+func (t *taskFlags) options() (task.Options, error) {
+	o, err := task.ParseOptions(t.opts)
 	if err != nil {
 		return nil, usagef("--opt: %v", err)
 	}
@@ -207,21 +208,21 @@ func (t *taskFlags) options() (trm.TaskOptions, error) {
 }
 
 // task builds the selected task; a bad name or option is a usage error.
-func (t *taskFlags) task() (trm.Task, error) {
+func (t *taskFlags) task() (task.Task, error) {
 	o, err := t.options()
 	if err != nil {
 		return nil, err
 	}
-	task, err := trm.NewTask(t.name, o)
+	tk, err := task.New(t.name, o)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return task, nil
+	return tk, nil
 }
 
 // formatOptions renders task options as " (digits=5, size=9)", or "" when
 // there are none.
-func formatOptions(o trm.TaskOptions) string {
+func formatOptions(o task.Options) string {
 	if len(o) == 0 {
 		return ""
 	}
@@ -235,4 +236,25 @@ func formatOptions(o trm.TaskOptions) string {
 		parts[i] = k + "=" + o[k]
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// writeJSON writes v as one line of JSON.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// isTerminal reports whether w is a terminal (a character device), the
+// condition for drawing a progress bar.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
 )
 
 func runGen(_ context.Context, e env, args []string) error {
@@ -23,11 +23,11 @@ func runGen(_ context.Context, e env, args []string) error {
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	task, err := tf.task()
+	tk, err := tf.task()
 	if err != nil {
 		return err
 	}
-	sp, err := trm.ParseSplit(*split)
+	sp, err := task.ParseSplit(*split)
 	if err != nil {
 		return usagef("--split: %v", err)
 	}
@@ -39,15 +39,15 @@ func runGen(_ context.Context, e env, args []string) error {
 	case *out == "":
 		return usagef("--out is required (a file name, or - for stdout)")
 	}
-	if l := int64(task.Len(sp)); l > 0 && *first+*n > l {
-		return usagef("--first %d --n %d asks for examples past the end: task %s split %s holds %d", *first, *n, task.Name(), sp, l)
+	if l := int64(tk.Len(sp)); l > 0 && *first+*n > l {
+		return usagef("--first %d --n %d asks for examples past the end: task %s split %s holds %d", *first, *n, tk.Name(), sp, l)
 	}
 	if *out == "-" {
-		return trm.GenerateDataset(e.stdout, task, sp, *seed, *first, *n)
+		return task.GenerateDataset(e.stdout, tk, sp, *seed, *first, *n)
 	}
-	if err := trm.WriteDatasetFile(*out, task, sp, *seed, *first, *n); err != nil {
+	if err := task.WriteDatasetFile(*out, tk, sp, *seed, *first, *n); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "wrote %d %s examples of %s%s (seed %d) to %s\n", *n, sp, task.Name(), formatOptions(task.Options()), *seed, *out)
+	fmt.Fprintf(e.stderr, "wrote %d %s examples of %s%s (seed %d) to %s\n", *n, sp, tk.Name(), formatOptions(tk.Options()), *seed, *out)
 	return nil
 }

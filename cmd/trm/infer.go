@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/trm-go/trm/trm"
 )
@@ -61,5 +64,59 @@ func runInfer(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return f.rt.withRuntime(func() error { return infer(ctx, e, f) })
+	return f.rt.withRuntime(func() error { return inferInputs(ctx, e, f) })
+}
+
+// inferResult is one line of trm infer --json.
+type inferResult struct {
+	Input      string  `json:"input"`
+	Answer     string  `json:"answer"`
+	Steps      int     `json:"steps"`
+	Confidence float64 `json:"confidence"`
+}
+
+func inferInputs(ctx context.Context, e env, f *inferFlags) error {
+	p, _, err := loadModel(f.checkpoint, &f.task)
+	if err != nil {
+		return err
+	}
+	p.Halt, p.MaxSteps, p.BatchSize = f.halt, f.steps, f.batch
+	inputs := f.inputs
+	fromStdin := len(inputs) == 0
+	if fromStdin {
+		sc := bufio.NewScanner(e.stdin)
+		for sc.Scan() {
+			if line := strings.TrimSpace(sc.Text()); line != "" {
+				inputs = append(inputs, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("reading standard input: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	preds, err := p.Predict(inputs...)
+	if err != nil {
+		if fromStdin {
+			return fmt.Errorf("standard input: %w", err)
+		}
+		return usageError{err.Error()}
+	}
+	for _, r := range preds {
+		if f.rt.json {
+			if err := writeJSON(e.stdout, inferResult{r.Input, r.Answer, r.Steps, r.Confidence}); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.Contains(r.Answer, "\n") {
+			// A grid (Sudoku, maze): the input on its own line, then the solved grid.
+			fmt.Fprintf(e.stdout, "%s\n%s\n(steps %d, confidence %.3f)\n", r.Input, strings.TrimRight(r.Answer, "\n"), r.Steps, r.Confidence)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s = %s\t(steps %d, confidence %.3f)\n", r.Input, r.Answer, r.Steps, r.Confidence)
+	}
+	return nil
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trm-go/trm/asm"
+	"github.com/trm-go/trm/nn"
 	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
+	"github.com/trm-go/trm/trm/train"
 )
 
 // trmRun runs the command line and returns its exit code and outputs.
@@ -54,16 +57,16 @@ func TestGenToFile(t *testing.T) {
 	assert.Empty(t, out)
 	assert.Contains(t, errOut, "wrote 50 train examples of arith (digits=5) (seed 1) to "+path)
 
-	d, err := trm.LoadDataset(path)
+	d, err := task.LoadDataset(path)
 	require.NoError(t, err)
 	assert.Equal(t, "arith", d.Header.Task)
-	assert.Equal(t, trm.TaskOptions{"digits": "5"}, d.Header.TaskOptions)
-	assert.Equal(t, trm.SplitTrain, d.Header.Split)
+	assert.Equal(t, task.Options{"digits": "5"}, d.Header.Options)
+	assert.Equal(t, task.SplitTrain, d.Header.Split)
 	assert.Equal(t, uint64(1), d.Header.Seed)
 	require.Len(t, d.Examples, 50)
-	task := trm.NewArith(5)
+	arith := task.NewArith(5)
 	for i, ex := range d.Examples {
-		want, err := task.Example(trm.SplitTrain, 1, int64(i))
+		want, err := arith.Example(task.SplitTrain, 1, int64(i))
 		require.NoError(t, err)
 		assert.Equal(t, want, ex)
 	}
@@ -79,7 +82,7 @@ func TestGenToStdoutIsDeterministic(t *testing.T) {
 	require.Len(t, lines, 6)
 	assert.Contains(t, lines[0], `"format":"trm-dataset/v1"`)
 	assert.Contains(t, lines[0], `"split":"test"`)
-	var rec trm.DatasetRecord
+	var rec task.DatasetRecord
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &rec))
 	assert.Regexp(t, `^\d \+ \d$`, rec.Text)
 	assert.Len(t, rec.Input, 4)
@@ -170,7 +173,7 @@ func TestPrintConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 7, cfg.TrainSteps)
 	assert.Equal(t, 0.001, cfg.LR)
-	assert.Equal(t, trm.VariantMLP, cfg.Variant)
+	assert.Equal(t, nn.VariantMLP, cfg.Variant)
 
 	// Task flags rebuild the sizes; a --config file applies over the preset.
 	path := filepath.Join(t.TempDir(), "c.json")
@@ -181,7 +184,7 @@ func TestPrintConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 32, cfg.HiddenSize)
 	assert.Equal(t, 13, cfg.SeqLen)
-	assert.Equal(t, trm.TaskOptions{"digits": "4"}, cfg.TaskOptions)
+	assert.Equal(t, task.Options{"digits": "4"}, cfg.TaskOptions)
 
 	// Another task through --config gets its sizes from the task.
 	require.NoError(t, os.WriteFile(path, []byte(`{"task": "sudoku9"}`), 0o644))
@@ -205,7 +208,7 @@ func TestPrintConfig(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	cfg, err = trm.DecodeConfig([]byte(out), trm.Config{})
 	require.NoError(t, err)
-	assert.Equal(t, trm.TaskOptions{"digits": "3"}, cfg.TaskOptions)
+	assert.Equal(t, task.Options{"digits": "3"}, cfg.TaskOptions)
 	assert.Equal(t, 10, cfg.SeqLen)
 }
 
@@ -215,9 +218,9 @@ func TestResumeConfig(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "cannot resume")
 
-	cfg := trm.DefaultConfig()
+	cfg := train.DefaultConfig()
 	cfg.HiddenSize = 32
-	require.NoError(t, trm.Run{Dir: dir}.Create(cfg))
+	require.NoError(t, train.Run{Dir: dir}.Create(cfg))
 	code, out, errOut := trmRun("train", "--run", dir, "--resume", "--steps", "99", "--print-config")
 	require.Equal(t, 0, code, errOut)
 	got, err := trm.DecodeConfig([]byte(out), trm.Config{})
@@ -247,4 +250,16 @@ func TestProfilesAndThreads(t *testing.T) {
 	rt = runtimeFlags{cpuProfile: filepath.Join(dir, "missing", "cpu.prof")}
 	assert.Error(t, rt.withRuntime(func() error { return nil }))
 	assert.Equal(t, before, runtime.GOMAXPROCS(0))
+}
+
+func TestIsTerminal(t *testing.T) {
+	assert.False(t, isTerminal(&bytes.Buffer{}))
+	f, err := os.CreateTemp(t.TempDir(), "x")
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, isTerminal(f), "a regular file is not a terminal")
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		assert.True(t, isTerminal(tty))
+	}
 }

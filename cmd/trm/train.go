@@ -2,10 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
+	"github.com/trm-go/trm/trm/train"
 )
 
 // trainFlags are the flags of trm train.
@@ -63,7 +72,7 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 	if f.run == "" {
 		f.run = "runs/" + f.preset
 	}
-	if _, err := trm.ParseTrainMode(f.mode); err != nil {
+	if _, err := train.ParseTrainMode(f.mode); err != nil {
 		return nil, usagef("--mode: %v", err)
 	}
 	if f.evalN < 0 {
@@ -72,12 +81,12 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 	if f.resume {
 		for _, name := range []string{"preset", "config", "task", "digits", "opt", "batch", "lr", "seed"} {
 			if isSet(fs, name) {
-				return nil, usagef("--%s cannot change a resumed run (its config is in %s)", name, trm.Run{Dir: f.run}.ConfigPath())
+				return nil, usagef("--%s cannot change a resumed run (its config is in %s)", name, train.Run{Dir: f.run}.ConfigPath())
 			}
 		}
 		for _, name := range f.fields.setNames() {
 			if !resumeFields[name] {
-				return nil, usagef("--%s cannot change a resumed run (its config is in %s)", name, trm.Run{Dir: f.run}.ConfigPath())
+				return nil, usagef("--%s cannot change a resumed run (its config is in %s)", name, train.Run{Dir: f.run}.ConfigPath())
 			}
 		}
 	}
@@ -86,7 +95,7 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 
 func presetList() string {
 	s := ""
-	for i, p := range trm.PresetNames() {
+	for i, p := range train.PresetNames() {
 		if i > 0 {
 			s += ", "
 		}
@@ -107,7 +116,7 @@ func presetList() string {
 func (f *trainFlags) config() (trm.Config, error) {
 	var cfg trm.Config
 	if f.resume {
-		c, err := trm.LoadConfig(trm.Run{Dir: f.run}.ConfigPath(), trm.Config{})
+		c, err := trm.LoadConfig(train.Run{Dir: f.run}.ConfigPath(), trm.Config{})
 		if err != nil {
 			return trm.Config{}, fmt.Errorf("cannot resume: %w", err)
 		}
@@ -115,7 +124,7 @@ func (f *trainFlags) config() (trm.Config, error) {
 			return trm.Config{}, err
 		}
 	} else {
-		c, err := trm.Preset(f.preset)
+		c, err := train.Preset(f.preset)
 		if err != nil {
 			return trm.Config{}, usagef("--preset: %v", err)
 		}
@@ -128,10 +137,10 @@ func (f *trainFlags) config() (trm.Config, error) {
 		if cfg, err = f.fields.apply(cfg); err != nil {
 			return trm.Config{}, err
 		}
-		task, err := f.resolveTask(cfg)
+		t, err := f.resolveTask(cfg)
 		switch {
 		case err == nil:
-			cfg = cfg.WithTask(task)
+			cfg.SetTask(t)
 		case !f.printConfig:
 			return trm.Config{}, err
 		}
@@ -156,8 +165,8 @@ func (f *trainFlags) config() (trm.Config, error) {
 
 // resolveTask builds the task of a new run from the config and the task
 // flags.
-func (f *trainFlags) resolveTask(cfg trm.Config) (trm.Task, error) {
-	name, opts := cfg.Task, trm.TaskOptions{}
+func (f *trainFlags) resolveTask(cfg trm.Config) (task.Task, error) {
+	name, opts := cfg.Task, task.Options{}
 	if f.task.given() {
 		flagOpts, err := f.task.options()
 		if err != nil {
@@ -176,11 +185,11 @@ func (f *trainFlags) resolveTask(cfg trm.Config) (trm.Task, error) {
 	} else {
 		opts = cfg.TaskOptions
 	}
-	task, err := trm.NewTask(name, opts)
+	t, err := task.New(name, opts)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return task, nil
+	return t, nil
 }
 
 func runTrain(ctx context.Context, e env, args []string) error {
@@ -199,5 +208,166 @@ func runTrain(ctx context.Context, e env, args []string) error {
 	if _, err := cfg.NewTask(); err != nil {
 		return usageError{err.Error()}
 	}
-	return f.rt.withRuntime(func() error { return train(ctx, e, f, cfg) })
+	return f.rt.withRuntime(func() error { return trainModel(ctx, e, f, cfg) })
+}
+
+// configFlags exposes every field of trm.Config as a flag named like its
+// JSON field (--hidden_size 64, --L_cycles 2, --variant mlp, ...), applied
+// over the preset and --config file.
+type configFlags struct {
+	fs     *flag.FlagSet
+	values map[string]*string
+	kinds  map[string]reflect.Kind
+}
+
+// configFlagSkip are the Config JSON fields that other flags set.
+var configFlagSkip = map[string]bool{"task": true, "task_options": true}
+
+// resumeFields are the config fields a resumed run may change.
+var resumeFields = map[string]bool{"train_steps": true, "log_interval": true, "eval_interval": true, "checkpoint_interval": true}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	c.fs = fs
+	c.values = map[string]*string{}
+	c.kinds = map[string]reflect.Kind{}
+	c.registerStruct(reflect.ValueOf(train.DefaultConfig()))
+}
+
+// registerStruct adds a flag for every JSON field of the struct v, walking
+// into embedded structs (trm.Config embeds ModelConfig and TrainConfig).
+func (c *configFlags) registerStruct(v reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			c.registerStruct(v.Field(i))
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || configFlagSkip[name] || c.fs.Lookup(name) != nil {
+			continue
+		}
+		c.kinds[name] = f.Type.Kind()
+		c.values[name] = c.fs.String(name, "", fmt.Sprintf("config field %s (arith preset: %v)", name, v.Field(i).Interface()))
+	}
+}
+
+// apply sets the config fields given on the command line, in name order.
+func (c *configFlags) apply(cfg trm.Config) (trm.Config, error) {
+	obj := map[string]json.RawMessage{}
+	var names []string
+	for name := range c.values {
+		if isSet(c.fs, name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := strings.TrimSpace(*c.values[name])
+		var raw string
+		switch c.kinds[name] {
+		case reflect.String:
+			raw = strconv.Quote(v)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return cfg, usagef("--%s %q, want true or false", name, v)
+			}
+			raw = strconv.FormatBool(b)
+		case reflect.Float32, reflect.Float64:
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return cfg, usagef("--%s %q, want a number", name, v)
+			}
+			raw = strconv.FormatFloat(f, 'g', -1, 64)
+		default:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return cfg, usagef("--%s %q, want a whole number", name, v)
+			}
+			raw = strconv.FormatInt(n, 10)
+		}
+		obj[name] = json.RawMessage(raw)
+	}
+	if len(obj) == 0 {
+		return cfg, nil
+	}
+	data, _ := json.Marshal(obj)
+	out, err := trm.DecodeConfig(data, cfg)
+	if err != nil {
+		return cfg, usageError{err.Error()}
+	}
+	return out, nil
+}
+
+// setNames returns the config flags given on the command line.
+func (c *configFlags) setNames() []string {
+	var names []string
+	for name := range c.values {
+		if isSet(c.fs, name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// trainSummary is the --json output of trm train.
+type trainSummary struct {
+	Run       string       `json:"run"`
+	Step      int64        `json:"step"`
+	Seconds   float64      `json:"seconds"`
+	Params    int64        `json:"params"`
+	Loss      float64      `json:"loss"`
+	Eval      *evalSummary `json:"eval,omitempty"`
+	Stopped   bool         `json:"stopped,omitempty"`
+	ModelPath string       `json:"model"`
+}
+
+func trainModel(ctx context.Context, e env, f *trainFlags, cfg trm.Config) error {
+	mode, _ := train.ParseTrainMode(f.mode)
+	if f.resume && !isSet(f.fs, "mode") {
+		mode = "" // the saved run's mode
+	}
+	run := train.Run{Dir: f.run}
+	verb := "training"
+	if f.resume {
+		verb = "resuming"
+	}
+	fmt.Fprintf(e.stderr, "%s %s%s: %s, hidden %d, T=%d n=%d N_sup=%d, %d parameters, %d steps of %d → %s\n",
+		verb, cfg.Task, formatOptions(cfg.TaskOptions), cfg.Variant, cfg.HiddenSize, cfg.HCycles, cfg.LCycles,
+		cfg.HaltMaxSteps, cfg.ParamCount(), cfg.TrainSteps, cfg.BatchSize, f.run)
+	start := time.Now()
+	res, err := train.Train(ctx, cfg, train.TrainOptions{
+		Mode: mode, Dir: f.run, Resume: f.resume, EvalExamples: f.evalN,
+		Out: e.stderr, Progress: isTerminal(e.stderr),
+	})
+	stopped := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	if err != nil && !stopped {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	step := res.Trainer.StepCount()
+	if stopped {
+		fmt.Fprintf(e.stderr, "interrupted at step %d; saved to %s (continue with: trm train --run %s --resume)\n", step, f.run, f.run)
+	} else {
+		fmt.Fprintf(e.stderr, "done: step %d in %s; model %s\n", step, time.Duration(secs*float64(time.Second)).Round(time.Second), run.ModelPath())
+	}
+	sum := trainSummary{Run: f.run, Step: step, Seconds: secs, Params: cfg.ParamCount(), Loss: res.Last.Loss, Stopped: stopped, ModelPath: run.ModelPath()}
+	if res.Eval != nil {
+		es := summarize(res.Eval, trm.HaltFull)
+		sum.Eval = &es
+		if !f.rt.json {
+			fmt.Fprintf(e.stdout, "test (EMA weights, %d examples): %s\n", res.Eval.Full.Examples, describe(res.Eval))
+		}
+	}
+	if f.rt.json {
+		if err := writeJSON(e.stdout, sum); err != nil {
+			return err
+		}
+	}
+	if stopped {
+		return err
+	}
+	return nil
 }

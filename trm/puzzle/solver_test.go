@@ -10,21 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The shared data folder sits beside the repository checkout.
+// The public top95 puzzles (see testdata/README.md).
 const (
-	top95Path          = "../../../shared/data/sudoku-top95.txt"
-	top95SolutionsPath = "../../../shared/data/sudoku-top95-solutions.txt"
+	top95Path          = "testdata/sudoku-top95.txt"
+	top95SolutionsPath = "testdata/sudoku-top95-solutions.txt"
 )
 
-// loadTop95 reads the 95 hard puzzles and their solutions, skipping the test
-// when the shared data is not there.
+// loadTop95 reads the 95 hard puzzles and their solutions.
 func loadTop95(tb testing.TB) (puzzles, solutions []Grid) {
 	tb.Helper()
 	read := func(path string) []Grid {
 		f, err := os.Open(path)
-		if os.IsNotExist(err) {
-			tb.Skipf("shared data %s not found", path)
-		}
 		require.NoError(tb, err)
 		defer f.Close()
 		grids, err := ReadGrids(f)

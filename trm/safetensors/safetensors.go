@@ -30,6 +30,8 @@ import (
 	"os"
 	"slices"
 	"sort"
+
+	"github.com/trm-go/trm/internal/atomicfile"
 )
 
 // MaxHeaderSize bounds the JSON header a reader accepts (100 MB, the limit of
@@ -314,10 +316,10 @@ func Encode(w io.Writer, f *File) error {
 	return nil
 }
 
-// Write saves f to path atomically (see WriteFileAtomic): a crash leaves
+// Write saves f to path atomically (see atomicfile.Write): a crash leaves
 // either the old file or the new one, never a partial file.
 func Write(path string, f *File) error {
-	return WriteFileAtomic(path, func(w io.Writer) error { return Encode(w, f) })
+	return atomicfile.Write(path, func(w io.Writer) error { return Encode(w, f) })
 }
 
 // Read loads and validates the safetensors file at path.

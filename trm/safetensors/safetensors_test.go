@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -238,31 +236,14 @@ func TestWriteReadFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
-func TestWriteFileAtomicKeepsOldFileOnError(t *testing.T) {
+func TestWriteKeepsOldFileOnBadTensors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
 	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-	boom := errors.New("boom")
-	err := WriteFileAtomic(path, func(w io.Writer) error {
-		_, _ = w.Write([]byte("half-written"))
-		return boom
-	})
-	require.ErrorIs(t, err, boom)
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, "old", string(got))
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Len(t, entries, 1, "the temporary file must be removed")
-
-	// An unwritable destination folder is reported, not a panic.
-	err = WriteFileAtomic(filepath.Join(dir, "nope", "x"), func(io.Writer) error { return nil })
-	assert.Error(t, err)
-
 	// Bad tensors are caught before the old file is replaced.
-	err = Write(path, &File{Tensors: map[string]Tensor{"x": {DType: "??"}}})
+	err := Write(path, &File{Tensors: map[string]Tensor{"x": {DType: "??"}}})
 	require.Error(t, err)
-	got, err = os.ReadFile(path)
+	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, "old", string(got))
 }

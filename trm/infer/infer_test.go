@@ -1,0 +1,104 @@
+package infer_test
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/trm-go/trm/internal/trmtest"
+	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/infer"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEvaluateHalting(t *testing.T) {
+	c := trmtest.TinyConfig(t, nn.VariantAttn)
+	c.HaltMaxSteps = 4
+	m, err := trm.NewModel(c.ModelConfig, 5)
+	require.NoError(t, err)
+	tk, err := c.NewTask()
+	require.NoError(t, err)
+
+	// q_head at its init (bias −5): nobody halts early, so early = full.
+	r, err := infer.Evaluate(context.Background(), m, tk, infer.EvalOptions{N: 37, BatchSize: 10})
+	require.NoError(t, err)
+	require.Len(t, r.Curve, 4)
+	assert.Equal(t, 37, r.Full.Examples)
+	assert.Equal(t, r.Full, r.Early)
+	assert.Equal(t, r.Full, r.Curve[3])
+	assert.Equal(t, 4.0, r.MeanSteps)
+	assert.Equal(t, 2*37, r.Full.Tokens, "two answer digits per 1-digit sum")
+
+	// q_halt > 0 everywhere: every sample exits after its first step.
+	m.QHead.Bias.Value.Data[0] = 5
+	r2, err := infer.Evaluate(context.Background(), m, tk, infer.EvalOptions{N: 37, BatchSize: 8})
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, r2.MeanSteps)
+	assert.Equal(t, r2.Curve[0], r2.Early)
+	assert.Equal(t, r.Full, r2.Full, "the halting head does not change the full-step predictions")
+	assert.Equal(t, r2.Early, r2.Score(trm.HaltEarly))
+	assert.Equal(t, r2.Full, r2.Score(trm.HaltFull))
+
+	// Batch size does not change results.
+	r3, err := infer.Evaluate(context.Background(), m, tk, infer.EvalOptions{N: 37, BatchSize: 37})
+	require.NoError(t, err)
+	assert.Equal(t, r2, r3)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = infer.Evaluate(ctx, m, tk, infer.EvalOptions{N: 10})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestPredictor(t *testing.T) {
+	c := trmtest.TinyConfig(t, nn.VariantMLP)
+	m, err := trm.NewModel(c.ModelConfig, 9)
+	require.NoError(t, err)
+	p, err := infer.NewPredictor(m)
+	require.NoError(t, err)
+	inputs := []string{"3 + 7", "5+9", " 0 + 0 ", "9 + 9", "1 + 2"}
+	got, err := p.Predict(inputs...)
+	require.NoError(t, err)
+	require.Len(t, got, len(inputs))
+	for i, g := range got {
+		assert.Equal(t, inputs[i], g.Input)
+		assert.Equal(t, c.HaltMaxSteps, g.Steps, "q_halt = −5 never halts early")
+		assert.InDelta(t, 1/(1+math.Exp(5)), g.Confidence, 1e-6)
+		assert.Len(t, g.Tokens, c.SeqLen)
+		assert.NotEmpty(t, g.Answer)
+	}
+
+	// Batching does not change answers.
+	p.BatchSize = 2
+	got2, err := p.Predict(inputs...)
+	require.NoError(t, err)
+	assert.Equal(t, got, got2)
+
+	// Early exit.
+	m.QHead.Bias.Value.Data[0] = 5
+	got3, err := p.Predict(inputs[0])
+	require.NoError(t, err)
+	assert.Equal(t, 1, got3[0].Steps)
+	p.Halt = trm.HaltFull
+	got4, err := p.Predict(inputs[0])
+	require.NoError(t, err)
+	assert.Equal(t, c.HaltMaxSteps, got4[0].Steps)
+	assert.Equal(t, got[0].Answer, got4[0].Answer)
+
+	_, err = p.Predict("3 + 7", "three plus seven")
+	require.ErrorContains(t, err, `input 2 "three plus seven"`)
+
+	// Through a checkpoint file: the same answers.
+	m.QHead.Bias.Value.Data[0] = -5
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	require.NoError(t, trm.SaveCheckpoint(path, m.Checkpoint(3)))
+	lp, err := infer.LoadPredictor(path)
+	require.NoError(t, err)
+	got5, err := lp.Predict(inputs...)
+	require.NoError(t, err)
+	assert.Equal(t, got, got5)
+}

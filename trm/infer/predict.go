@@ -1,0 +1,142 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
+)
+
+// Predictor answers user inputs with a trained model: it encodes the text
+// with the model's task, runs the supervision steps with early exit and
+// decodes the answer. It is not safe for concurrent use (give each
+// goroutine its own, they can share nothing else).
+type Predictor struct {
+	Model *trm.Model
+	Task  task.Task
+	// Halt is trm.HaltEarly (default from NewPredictor: stop a sample at its
+	// first q_halt > 0) or trm.HaltFull (always N_sup steps).
+	Halt trm.HaltMode
+	// MaxSteps caps the supervision steps (0: the model's N_sup).
+	MaxSteps int
+	// BatchSize is the number of inputs run together (0: 64).
+	BatchSize int
+}
+
+// Prediction is the answer to one input.
+type Prediction struct {
+	// Input is the text as given.
+	Input string
+	// Answer is the decoded answer, e.g. "148212".
+	Answer string
+	// Steps is the number of supervision steps used.
+	Steps int
+	// Confidence is sigmoid(q_halt) at the last step: the model's own
+	// estimate that its answer is exactly right.
+	Confidence float64
+	// Tokens are the predicted tokens (L of them).
+	Tokens []int32
+}
+
+// NewPredictor returns a predictor for m on the task its config names, with
+// early exit.
+func NewPredictor(m *trm.Model) (*Predictor, error) {
+	t, err := m.Config.NewTask()
+	if err != nil {
+		return nil, err
+	}
+	return &Predictor{Model: m, Task: t, Halt: trm.HaltEarly}, nil
+}
+
+// LoadPredictor reads a checkpoint file and returns its predictor.
+func LoadPredictor(path string) (*Predictor, error) {
+	ck, err := trm.LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	return predictorFrom(ck)
+}
+
+// DecodePredictor returns the predictor of a checkpoint held in memory (an
+// embedded model); name labels errors.
+func DecodePredictor(data []byte, name string) (*Predictor, error) {
+	ck, err := trm.DecodeCheckpoint(data, name)
+	if err != nil {
+		return nil, err
+	}
+	return predictorFrom(ck)
+}
+
+func predictorFrom(ck *trm.Checkpoint) (*Predictor, error) {
+	m, err := trm.ModelFromCheckpoint(ck)
+	if err != nil {
+		return nil, err
+	}
+	return NewPredictor(m)
+}
+
+// Predict answers each input text (e.g. "48213 + 99999"). Inputs are run in
+// batches; an input the task cannot parse fails the call with an error
+// naming it.
+func (p *Predictor) Predict(inputs ...string) ([]Prediction, error) {
+	exs := make([]task.Example, len(inputs))
+	for i, s := range inputs {
+		ex, err := p.Task.Encode(s)
+		if err != nil {
+			return nil, fmt.Errorf("input %d %q: %w", i+1, s, err)
+		}
+		exs[i] = ex
+	}
+	return p.PredictExamples(inputs, exs)
+}
+
+// PredictExamples answers encoded examples; texts (optional, same length)
+// fills Prediction.Input.
+func (p *Predictor) PredictExamples(texts []string, exs []task.Example) ([]Prediction, error) {
+	bs := p.BatchSize
+	if bs <= 0 {
+		bs = 64
+	}
+	steps := p.MaxSteps
+	if steps <= 0 {
+		steps = p.Model.Config.HaltMaxSteps
+	}
+	L := p.Model.Config.SeqLen
+	out := make([]Prediction, len(exs))
+	run := newRunner(p.Model, min(bs, max(len(exs), 1)))
+	for lo := 0; lo < len(exs); lo += bs {
+		batch := exs[lo:min(lo+bs, len(exs))]
+		done := make([]bool, len(batch))
+		left := len(batch)
+		run.run(batch, steps, func(step int, preds []int32, q []float32) bool {
+			for b := range batch {
+				if done[b] {
+					continue
+				}
+				if !p.Halt.Stops(step, steps, q[b]) {
+					continue
+				}
+				done[b] = true
+				left--
+				r := &out[lo+b]
+				r.Tokens = append([]int32(nil), preds[b*L:(b+1)*L]...)
+				r.Steps = step
+				r.Confidence = 1 / (1 + math.Exp(-float64(q[b])))
+				if texts != nil {
+					r.Input = texts[lo+b]
+				}
+			}
+			return left > 0
+		})
+		for b, ex := range batch {
+			r := &out[lo+b]
+			ans, err := p.Task.Decode(ex, r.Tokens)
+			if err != nil {
+				return nil, fmt.Errorf("input %d: decoding the answer: %w", lo+b+1, err)
+			}
+			r.Answer = ans
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,88 @@
+package trm_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/trm-go/trm/internal/trmtest"
+	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/trm"
+)
+
+func TestModelShapes(t *testing.T) {
+	for _, v := range []nn.Variant{nn.VariantAttn, nn.VariantMLP} {
+		t.Run(string(v), func(t *testing.T) {
+			c := trmtest.TinyConfig(t, v)
+			c.PuzzleEmbNdim, c.PuzzleEmbLen, c.NumPuzzleIdentifiers = 24, 2, 3
+			c.PuzzleEmbLR, c.PuzzleEmbWeightDecay = 1e-2, 0.1
+			if v == nn.VariantMLP {
+				c.PosEncodings = trm.PosLearned
+			}
+			m, err := trm.NewModel(c.ModelConfig, 7)
+			require.NoError(t, err)
+			specs := c.TensorSpecs()
+			require.Len(t, m.Params(), len(specs))
+			for i, s := range specs {
+				assert.Equal(t, s.Name, m.Params()[i].Name)
+				assert.Equal(t, s.Shape, m.Params()[i].Value.Shape)
+			}
+			assert.Equal(t, []float32{-5, -5}, m.QHead.Bias.Value.Data)
+			assert.Equal(t, make([]float32, len(m.QHead.Weight.Value.Data)), m.QHead.Weight.Value.Data)
+			assert.Len(t, m.TrainedParams(), len(specs)-2, "all but y_init and z_init")
+
+			B, L, S, D := 3, c.SeqLen, c.SeqTotal(), c.HiddenSize
+			tape := nn.NewTape()
+			tokens := make([]int32, B*L)
+			for i := range tokens {
+				tokens[i] = int32(i % c.VocabSize)
+			}
+			x := m.Input(tape, tokens, []int32{0, 2, 1})
+			require.Equal(t, []int{B, S, D}, x.Shape())
+			y, z := m.NewCarry(B)
+			out := m.Step(tape, x, tape.Const(y), tape.Const(z))
+			assert.Equal(t, []int{B, S, D}, out.Y.Shape())
+			assert.Equal(t, []int{B, S, D}, out.Z.Shape())
+			assert.Equal(t, []int{B, L, c.VocabSize}, out.Logits.Shape())
+			assert.Equal(t, []int{B}, out.QHalt.Shape())
+			// q_head starts at "do not halt": q_halt = −5 for every sample.
+			assert.Equal(t, []float32{-5, -5, -5}, out.QHalt.Value.Data)
+		})
+	}
+}
+
+// TestLatentNormsBounded runs many supervision steps and checks that y and
+// z keep the RMS the post-norm blocks give them (about 1): the recursion
+// neither explodes nor collapses.
+func TestLatentNormsBounded(t *testing.T) {
+	for _, v := range []nn.Variant{nn.VariantAttn, nn.VariantMLP} {
+		c := trmtest.TinyConfig(t, v)
+		c.HCycles, c.LCycles = 3, 4
+		m, err := trm.NewModel(c.ModelConfig, 3)
+		require.NoError(t, err)
+		B, L := 4, c.SeqLen
+		tokens := make([]int32, B*L)
+		for i := range tokens {
+			tokens[i] = int32(1 + i%(c.VocabSize-1))
+		}
+		tape := nn.NewTape()
+		y, z := m.NewCarry(B)
+		for range 12 {
+			tape.Reset()
+			tape.SetNoGrad(true)
+			out := m.Step(tape, m.Input(tape, tokens, nil), tape.Const(y), tape.Const(z))
+			copy(y.Data, out.Y.Value.Data)
+			copy(z.Data, out.Z.Value.Data)
+			for _, s := range [][]float32{y.Data, z.Data} {
+				var ss float64
+				for _, v := range s {
+					ss += float64(v) * float64(v)
+				}
+				rms := math.Sqrt(ss / float64(len(s)))
+				require.False(t, math.IsNaN(rms))
+				require.InDelta(t, 1, rms, 0.05, "%s: RMS of the state", v)
+			}
+		}
+	}
+}

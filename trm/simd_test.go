@@ -1,7 +1,0 @@
-//go:build !purego
-
-package trm
-
-// purego reports a build without assembly kernels, where the slowest
-// training tests are skipped (the SIMD build runs them).
-const purego = false

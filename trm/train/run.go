@@ -1,0 +1,177 @@
+package train
+
+import (
+	"github.com/trm-go/trm/internal/atomicfile"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/safetensors"
+
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The files of a run folder: the training state beside the model (see Run).
+
+// Training-state format, stored under "format" in the safetensors
+// metadata, and the metadata keys it reserves.
+const (
+	TrainStateFormat = "trm-train/v1"
+	metaFormat       = "format"
+	metaStep         = "step"
+)
+
+// TrainState is everything beyond the model weights that a training run
+// needs to resume exactly: optimizer moments, raw (non-EMA) weights, RNG
+// states, the data position, the step. It is a generic bundle of named
+// tensors and string metadata; the trainer chooses the names (suggested:
+// "adam.m.<param>", "adam.v.<param>", "params.<param>", "rng.<stream>").
+// The three maps may be nil.
+type TrainState struct {
+	// Step is the number of optimizer steps taken.
+	Step int64
+	// Meta holds free-form strings (e.g. the run's config JSON).
+	Meta map[string]string
+	// F32 holds float32 vectors (moments, weights), I64 integer vectors
+	// (data positions, per-slot step counts), Bytes opaque blobs (an RNG's
+	// MarshalBinary). Shapes are flattened: each is saved one-dimensional.
+	F32   map[string][]float32
+	I64   map[string][]int64
+	Bytes map[string][]byte
+}
+
+// Name prefixes that keep the three kinds of a TrainState apart in the
+// safetensors file.
+const (
+	prefixF32   = "f32/"
+	prefixI64   = "i64/"
+	prefixBytes = "bytes/"
+)
+
+// SaveTrainState writes s to path atomically.
+func SaveTrainState(path string, s *TrainState) error {
+	f := &safetensors.File{Metadata: map[string]string{}, Tensors: map[string]safetensors.Tensor{}}
+	for k, v := range s.Meta {
+		if k == metaFormat || k == metaStep {
+			return fmt.Errorf("train state %q: metadata key %q is reserved", path, k)
+		}
+		f.Metadata[k] = v
+	}
+	f.Metadata[metaFormat] = TrainStateFormat
+	f.Metadata[metaStep] = strconv.FormatInt(s.Step, 10)
+	for k, v := range s.F32 {
+		f.Tensors[prefixF32+k] = safetensors.FromFloat32([]int{len(v)}, v)
+	}
+	for k, v := range s.I64 {
+		f.Tensors[prefixI64+k] = safetensors.FromInt64([]int{len(v)}, v)
+	}
+	for k, v := range s.Bytes {
+		f.Tensors[prefixBytes+k] = safetensors.FromBytes(v)
+	}
+	return safetensors.Write(path, f)
+}
+
+// LoadTrainState reads a file written by SaveTrainState.
+func LoadTrainState(path string) (*TrainState, error) {
+	f, err := safetensors.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("train state: %w", err)
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("train state %q: %s", path, fmt.Sprintf(format, args...))
+	}
+	if got := f.Metadata[metaFormat]; got != TrainStateFormat {
+		return nil, fail("format %q, want %q", got, TrainStateFormat)
+	}
+	s := &TrainState{Meta: map[string]string{}, F32: map[string][]float32{}, I64: map[string][]int64{}, Bytes: map[string][]byte{}}
+	step := f.Metadata[metaStep]
+	if s.Step, err = strconv.ParseInt(step, 10, 64); err != nil || s.Step < 0 {
+		return nil, fail("step %q, want a whole number ≥ 0", step)
+	}
+	for k, v := range f.Metadata {
+		if k != metaFormat && k != metaStep {
+			s.Meta[k] = v
+		}
+	}
+	for _, name := range f.Names() {
+		t := f.Tensors[name]
+		var err error
+		switch {
+		case strings.HasPrefix(name, prefixF32):
+			s.F32[name[len(prefixF32):]], err = t.Float32s()
+		case strings.HasPrefix(name, prefixI64):
+			s.I64[name[len(prefixI64):]], err = t.Int64s()
+		case strings.HasPrefix(name, prefixBytes):
+			s.Bytes[name[len(prefixBytes):]], err = t.Bytes()
+		default:
+			err = fmt.Errorf("name has none of the prefixes %s, %s, %s", prefixF32, prefixI64, prefixBytes)
+		}
+		if err != nil {
+			return nil, fail("tensor %q: %v", name, err)
+		}
+	}
+	return s, nil
+}
+
+// Run is a training run's folder:
+//
+//	<dir>/config.json             the config (written at start)
+//	<dir>/model.safetensors       the latest checkpoint (EMA weights when EMA is on)
+//	<dir>/train_state.safetensors the state to resume from, same step as the model
+//	<dir>/metrics.jsonl           one JSON line per logged step (see MetricsLogger)
+type Run struct{ Dir string }
+
+// ConfigPath returns <dir>/config.json.
+func (r Run) ConfigPath() string { return filepath.Join(r.Dir, "config.json") }
+
+// ModelPath returns <dir>/model.safetensors.
+func (r Run) ModelPath() string { return filepath.Join(r.Dir, "model.safetensors") }
+
+// StatePath returns <dir>/train_state.safetensors.
+func (r Run) StatePath() string { return filepath.Join(r.Dir, "train_state.safetensors") }
+
+// MetricsPath returns <dir>/metrics.jsonl.
+func (r Run) MetricsPath() string { return filepath.Join(r.Dir, "metrics.jsonl") }
+
+// Create makes the folder (and parents) and writes config.json atomically.
+func (r Run) Create(cfg trm.Config) error {
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	return atomicfile.Write(r.ConfigPath(), func(w io.Writer) error {
+		_, err := w.Write(cfg.MarshalIndent())
+		return err
+	})
+}
+
+// Save writes the training state, then the model, each atomically. Both
+// carry the same step; a crash between the two writes leaves steps that
+// differ, which Resume reports instead of resuming from a mix.
+func (r Run) Save(ck *trm.Checkpoint, st *TrainState) error {
+	if ck.Step != st.Step {
+		return fmt.Errorf("run %q: model step %d and train state step %d differ", r.Dir, ck.Step, st.Step)
+	}
+	if err := SaveTrainState(r.StatePath(), st); err != nil {
+		return err
+	}
+	return trm.SaveCheckpoint(r.ModelPath(), ck)
+}
+
+// Resume loads the model and the training state of a run and checks that
+// they are from the same step.
+func (r Run) Resume() (*trm.Checkpoint, *TrainState, error) {
+	ck, err := trm.LoadCheckpoint(r.ModelPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := LoadTrainState(r.StatePath())
+	if err != nil {
+		return nil, nil, err
+	}
+	if ck.Step != st.Step {
+		return nil, nil, fmt.Errorf("run %q: model is at step %d but train state at step %d (interrupted save?)", r.Dir, ck.Step, st.Step)
+	}
+	return ck, st, nil
+}

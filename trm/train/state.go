@@ -1,0 +1,223 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
+)
+
+// Names of the training-state entries.
+const (
+	stParams   = "params/" // raw (non-EMA) weights
+	stDense    = "dense/"  // dense optimizer tensors (m/…, v/…)
+	stEMA      = "ema/"    // EMA tensors are named ema/<param> by nn
+	stCarryY   = "carry.y" // [B, L+P, D]
+	stCarryZ   = "carry.z" // [B, L+P, D]
+	stSteps    = "carry.steps"
+	stHalted   = "carry.halted"
+	stIdx      = "carry.idx"
+	stScalars  = "scalars" // data position, optimizer steps, EMA step, RNG state
+	stMode     = "mode"
+	stConfig   = "config"
+	nStScalars = 5
+)
+
+// State returns everything needed to resume bit-identically.
+func (tr *Trainer) State() *TrainState {
+	st := &TrainState{
+		Step:  tr.step,
+		Meta:  map[string]string{stMode: string(tr.Mode), stConfig: string(tr.Cfg.MarshalIndent())},
+		F32:   map[string][]float32{},
+		I64:   map[string][]int64{},
+		Bytes: map[string][]byte{},
+	}
+	for _, p := range tr.Model.TrainedParams() {
+		st.F32[stParams+p.Name] = append([]float32(nil), p.Value.Data...)
+	}
+	ds := tr.dense.State()
+	for k, v := range ds.Tensors {
+		st.F32[stDense+k] = v
+	}
+	var sparseStep, emaStep int64
+	if tr.sparse != nil {
+		sparseStep = int64(tr.sparse.State().Step)
+	}
+	if tr.ema != nil {
+		es := tr.ema.State()
+		for k, v := range es.Tensors {
+			st.F32[k] = v
+		}
+		emaStep = int64(es.Step)
+	}
+	st.F32[stCarryY] = append([]float32(nil), tr.y.Data...)
+	st.F32[stCarryZ] = append([]float32(nil), tr.z.Data...)
+	st.I64[stSteps] = append([]int64(nil), tr.steps...)
+	st.I64[stIdx] = append([]int64(nil), tr.idx...)
+	h := make([]int64, len(tr.halted))
+	for i, v := range tr.halted {
+		if v {
+			h[i] = 1
+		}
+	}
+	st.I64[stHalted] = h
+	st.I64[stScalars] = []int64{tr.dataPos, int64(ds.Step), sparseStep, emaStep, int64(tr.rng.State())}
+	return st
+}
+
+// restore loads a checkpoint's fixed tensors and a training state into a
+// fresh trainer of the same config.
+func (tr *Trainer) restore(ck *trm.Checkpoint, st *TrainState) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("resume: train state: "+format, args...)
+	}
+	if got := st.Meta[stMode]; got != string(tr.Mode) {
+		return fail("mode %q, this run asks for %q", got, tr.Mode)
+	}
+	f32 := func(name string, n int) ([]float32, error) {
+		v, ok := st.F32[name]
+		if !ok {
+			return nil, fail("tensor %q is missing", name)
+		}
+		if len(v) != n {
+			return nil, fail("tensor %q has %d values, want %d", name, len(v), n)
+		}
+		return v, nil
+	}
+	i64 := func(name string, n int) ([]int64, error) {
+		v, ok := st.I64[name]
+		if !ok {
+			return nil, fail("tensor %q is missing", name)
+		}
+		if len(v) != n {
+			return nil, fail("tensor %q has %d values, want %d", name, len(v), n)
+		}
+		return v, nil
+	}
+	// Fixed tensors (y_init, z_init) come from the checkpoint; trained ones
+	// from the raw weights of the state.
+	if err := tr.Model.Load(ck); err != nil {
+		return err
+	}
+	for _, p := range tr.Model.TrainedParams() {
+		v, err := f32(stParams+p.Name, len(p.Value.Data))
+		if err != nil {
+			return err
+		}
+		copy(p.Value.Data, v)
+	}
+	sc, err := i64(stScalars, nStScalars)
+	if err != nil {
+		return err
+	}
+	ds := &nn.State{Step: int(sc[1]), Tensors: map[string][]float32{}}
+	for k, v := range st.F32 {
+		if len(k) > len(stDense) && k[:len(stDense)] == stDense {
+			ds.Tensors[k[len(stDense):]] = v
+		}
+	}
+	if err := tr.dense.SetState(ds); err != nil {
+		return fail("%v", err)
+	}
+	if tr.sparse != nil {
+		if err := tr.sparse.SetState(&nn.State{Step: int(sc[2]), Tensors: map[string][]float32{}}); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if tr.ema != nil {
+		es := &nn.State{Step: int(sc[3]), Tensors: map[string][]float32{}}
+		for _, p := range tr.Model.TrainedParams() {
+			v, err := f32(stEMA+p.Name, len(p.Value.Data))
+			if err != nil {
+				return err
+			}
+			es.Tensors[stEMA+p.Name] = v
+		}
+		if err := tr.ema.SetState(es); err != nil {
+			return fail("%v", err)
+		}
+	}
+	y, err := f32(stCarryY, len(tr.y.Data))
+	if err != nil {
+		return err
+	}
+	z, err := f32(stCarryZ, len(tr.z.Data))
+	if err != nil {
+		return err
+	}
+	B := tr.Cfg.BatchSize
+	steps, err := i64(stSteps, B)
+	if err != nil {
+		return err
+	}
+	idx, err := i64(stIdx, B)
+	if err != nil {
+		return err
+	}
+	halted, err := i64(stHalted, B)
+	if err != nil {
+		return err
+	}
+	copy(tr.y.Data, y)
+	copy(tr.z.Data, z)
+	copy(tr.steps, steps)
+	for b := range B {
+		tr.halted[b] = halted[b] != 0
+		if idx[b] < 0 || idx[b] >= sc[0] && !tr.halted[b] {
+			return fail("slot %d holds example %d, beyond the data position %d", b, idx[b], sc[0])
+		}
+		if !tr.halted[b] {
+			if err := tr.load(b, idx[b]); err != nil {
+				return err
+			}
+		}
+		tr.idx[b] = idx[b]
+	}
+	tr.dataPos = sc[0]
+	tr.rng = task.RandFromState(uint64(sc[4]))
+	tr.step = st.Step
+	return nil
+}
+
+// Save writes the checkpoint (EMA weights) and the training state into the
+// run folder dir, atomically.
+func (tr *Trainer) Save(dir string) error {
+	return Run{Dir: dir}.Save(tr.Checkpoint(), tr.State())
+}
+
+// resumable reports whether a saved config may be continued with cfg: they
+// must agree on everything but the run length and the intervals.
+func resumable(saved, cfg trm.Config) error {
+	a, b := saved, cfg
+	for _, c := range []*trm.Config{&a, &b} {
+		c.TrainSteps, c.LogInterval, c.EvalInterval, c.CheckpointInterval = 0, 0, 0, 0
+	}
+	if !a.Equal(b) {
+		return fmt.Errorf("resume: the config differs from the saved run's (only train_steps, log_interval, eval_interval and checkpoint_interval may change)")
+	}
+	return nil
+}
+
+// ResumeTrainer rebuilds the trainer of the run saved in dir, continuing
+// with cfg (equal to the saved config but for train_steps and intervals).
+func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error) {
+	ck, st, err := Run{Dir: dir}.Resume()
+	if err != nil {
+		return nil, err
+	}
+	if err := resumable(ck.Config, cfg); err != nil {
+		return nil, err
+	}
+	if mode == "" {
+		mode = TrainMode(st.Meta[stMode])
+	}
+	tr, err := NewTrainer(cfg, mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := tr.restore(ck, st); err != nil {
+		return nil, err
+	}
+	return tr, nil
+}

@@ -1,0 +1,348 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/tensor"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/task"
+)
+
+// TrainMode selects how supervision steps are scheduled over the data.
+type TrainMode string
+
+// The training modes. Both run, after every supervision step, the loss,
+// backward, an optimizer step, the learning-rate warm-up and an EMA update;
+// they differ in when a batch slot takes a new sample.
+const (
+	// ModeCarry is the official persistent batch "carry" (the default): B
+	// slots each hold one sample, its (y, z) and its step count. After a
+	// step, a slot halts when steps ≥ N_sup or q_halt > 0 — unless, with
+	// probability halt_exploration_prob, a random minimum of 2..N_sup steps
+	// drawn at that step is not reached yet. A halted slot takes a fresh
+	// sample (and y_init, z_init) before the next step; the others keep
+	// theirs. Easy samples leave early, so the compute goes to the hard
+	// ones: this is what produced the published numbers, hence the default.
+	ModeCarry TrainMode = "carry"
+	// ModeExplicit is the textbook loop (paper Figure 3): a batch of B
+	// fresh samples runs up to N_sup supervision steps with a loss and an
+	// optimizer step after each; a sample stops contributing once it halts
+	// (same rule as ModeCarry) and the batch ends when every sample has
+	// halted. The loss is the mean over the samples still running.
+	ModeExplicit TrainMode = "explicit"
+)
+
+// ParseTrainMode accepts "carry" or "explicit" ("" is ModeCarry).
+func ParseTrainMode(s string) (TrainMode, error) {
+	switch TrainMode(s) {
+	case "", ModeCarry:
+		return ModeCarry, nil
+	case ModeExplicit:
+		return ModeExplicit, nil
+	}
+	return "", fmt.Errorf("training mode %q, want %q or %q", s, ModeCarry, ModeExplicit)
+}
+
+// TrainStats are the metrics of the steps since the previous log line.
+type TrainStats struct {
+	// Step is the number of optimizer steps taken so far.
+	Step int64
+	// LR is the learning rate of the last step.
+	LR float64
+	// Loss is the mean batch loss over the logged steps.
+	Loss float64
+	// TokenAcc and ExactAcc are the accuracies of the samples that halted
+	// during the logged steps, at their last step (the official metrics);
+	// Halted is how many there were.
+	TokenAcc, ExactAcc float64
+	Halted             int
+	// MeanSteps is their mean number of supervision steps.
+	MeanSteps float64
+	// SamplesPerSec is the throughput in sample-supervision-steps per second
+	// (B per optimizer step).
+	SamplesPerSec float64
+	// Elapsed is the wall time since the run (or its resumption) started.
+	Elapsed time.Duration
+}
+
+// Trainer runs deep-supervision training of a Model on a Task. It is not
+// safe for concurrent use. Most callers use Train; tests and tools can
+// drive a Trainer step by step.
+type Trainer struct {
+	// Model is the model being trained (training weights; see WithEMA).
+	Model *trm.Model
+	// Task is the task the config names; training examples come from its
+	// train split.
+	Task task.Task
+	// Cfg is the run's config.
+	Cfg trm.Config
+	// Mode is the supervision schedule.
+	Mode TrainMode
+
+	dense  nn.Optimizer // AdamATan2 or AdamW on DenseParams
+	sparse *nn.SignSGD  // the puzzle embedding, or nil
+	ema    *nn.EMA      // over TrainedParams, or nil
+	tape   *nn.Tape
+	rng    *task.Rand // halting exploration
+
+	step    int64 // optimizer steps taken
+	dataPos int64 // index of the next training example
+
+	// The batch carry: B slots.
+	y, z    *tensor.Tensor // [B, L+P, D]
+	steps   []int64        // supervision steps the slot's sample has had
+	halted  []bool         // the slot needs a new sample (carry) / is done (explicit)
+	idx     []int64        // data index of each slot's sample
+	tokens  []int32        // [B·L]
+	labels  []int32        // [B·L]
+	pids    []int32        // [B]
+	weights []float32      // per-slot loss weights (explicit mode)
+	acc     statsAcc
+}
+
+// statsAcc accumulates metrics between log lines.
+type statsAcc struct {
+	steps, halted, tokens, tokensRight, exact int
+	sumSteps                                  int64
+	loss                                      float64
+	start                                     time.Time
+}
+
+// NewTrainer returns a trainer for a fresh model of cfg (initialised from
+// cfg.Seed) on the task cfg names.
+func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.ACTContinue {
+		return nil, errors.New("config: act_continue true is not supported by this trainer, want false")
+	}
+	if mode == "" {
+		mode = ModeCarry
+	}
+	if _, err := ParseTrainMode(string(mode)); err != nil {
+		return nil, err
+	}
+	t, err := cfg.NewTask()
+	if err != nil {
+		return nil, err
+	}
+	m, err := trm.NewModel(cfg.ModelConfig, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	dense, err := nn.NewOptimizer(cfg.Optimizer, m.DenseParams(), cfg.OptimizerConfig())
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	tr := &Trainer{Model: m, Task: t, Cfg: cfg, Mode: mode, tape: nn.NewTape(), dense: dense,
+		rng: task.NewRand(cfg.Seed, 0x68616c74)} // "halt"
+	if m.PuzzleEmb != nil {
+		tr.sparse = nn.NewSignSGD([]*nn.Param{m.PuzzleEmb}, cfg.PuzzleEmbWeightDecay, true)
+	}
+	if cfg.EMARate > 0 {
+		tr.ema = nn.NewEMA(m.TrainedParams(), cfg.EMARate)
+	}
+	B, L := cfg.BatchSize, cfg.SeqLen
+	tr.y, tr.z = m.NewCarry(B)
+	tr.steps = make([]int64, B)
+	tr.halted = make([]bool, B)
+	for i := range tr.halted {
+		tr.halted[i] = true // every slot takes a sample at the first step
+	}
+	tr.idx = make([]int64, B)
+	tr.tokens = make([]int32, B*L)
+	tr.labels = make([]int32, B*L)
+	tr.pids = make([]int32, B)
+	tr.weights = make([]float32, B)
+	tr.acc.start = time.Now()
+	return tr, nil
+}
+
+// StepCount returns the number of optimizer steps taken.
+func (tr *Trainer) StepCount() int64 { return tr.step }
+
+// load puts training example i into slot b. A fixed list of n examples is
+// visited again and again: example i is its i mod n.
+func (tr *Trainer) load(b int, i int64) error {
+	L := tr.Cfg.SeqLen
+	j := i
+	if n := tr.Task.Len(task.SplitTrain); n > 0 {
+		j = i % int64(n)
+	}
+	ex, err := task.Labeled(tr.Task, task.SplitTrain, tr.Cfg.Seed, j)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	copy(tr.tokens[b*L:(b+1)*L], ex.Input)
+	copy(tr.labels[b*L:(b+1)*L], ex.Label)
+	tr.pids[b] = ex.PuzzleID
+	tr.idx[b] = i
+	return nil
+}
+
+// refill gives halted slots new samples: each one in ModeCarry, all at once
+// when every slot has halted in ModeExplicit.
+func (tr *Trainer) refill() error {
+	if tr.Mode == ModeExplicit {
+		for _, h := range tr.halted {
+			if !h {
+				return nil
+			}
+		}
+	}
+	for b, h := range tr.halted {
+		if !h {
+			continue
+		}
+		if err := tr.load(b, tr.dataPos); err != nil {
+			return err
+		}
+		tr.dataPos++
+		tr.Model.ResetSample(tr.y, tr.z, b)
+		tr.steps[b] = 0
+		tr.halted[b] = false
+	}
+	return nil
+}
+
+// Step runs one supervision step on the batch carry: forward through the
+// deep recursion, loss, backward, optimizer step(s), EMA update, then the
+// halting decisions.
+func (tr *Trainer) Step() error {
+	if err := tr.refill(); err != nil {
+		return err
+	}
+	cfg, m, t := tr.Cfg, tr.Model, tr.tape
+	B := cfg.BatchSize
+
+	var weights []float32
+	if tr.Mode == ModeExplicit {
+		active := 0
+		for _, h := range tr.halted {
+			if !h {
+				active++
+			}
+		}
+		for b, h := range tr.halted {
+			tr.weights[b] = 0
+			if !h {
+				tr.weights[b] = 1 / float32(active)
+			}
+		}
+		weights = tr.weights
+	}
+
+	t.Reset()
+	x := m.Input(t, tr.tokens, tr.pids)
+	out := m.Step(t, x, t.Const(tr.y), t.Const(tr.z))
+	lo := m.Loss(t, out, tr.labels, weights, cfg.HaltLossWeight)
+	nn.ZeroGrads(m.TrainedParams())
+	t.Backward(lo.Loss)
+
+	tr.step++
+	lr := nn.WarmupLR(int(tr.step), cfg.LRWarmupSteps, cfg.LR)
+	tr.dense.Step(lr)
+	if tr.sparse != nil {
+		tr.sparse.Step(nn.WarmupLR(int(tr.step), cfg.LRWarmupSteps, cfg.PuzzleEmbLR))
+	}
+	if tr.ema != nil {
+		tr.ema.Update()
+	}
+
+	// Carry (detached) and halting.
+	copy(tr.y.Data, out.Y.Value.Data)
+	copy(tr.z.Data, out.Z.Value.Data)
+	q := out.QHalt.Value.Data
+	nsup := int64(cfg.HaltMaxSteps)
+	a := &tr.acc
+	a.steps++
+	a.loss += float64(lo.Loss.Value.Data[0])
+	for b := range B {
+		if tr.halted[b] {
+			continue // explicit mode: already done
+		}
+		tr.steps[b]++
+		halt := trm.ShouldHalt(int(tr.steps[b]), cfg.HaltMaxSteps, q[b])
+		// Exploration: with probability halt_exploration_prob a sample
+		// must first reach a random minimum of 2..N_sup steps.
+		if nsup > 1 && tr.rng.Float64() < cfg.HaltExplorationProb {
+			minSteps := int64(2 + tr.rng.IntN(int(nsup)-1))
+			halt = halt && tr.steps[b] >= minSteps
+		}
+		if halt {
+			tr.halted[b] = true
+			a.halted++
+			a.sumSteps += tr.steps[b]
+			a.exact += int(lo.Correct[b])
+			a.tokens += lo.Tokens[b]
+			a.tokensRight += lo.TokensRight[b]
+		}
+	}
+	if math.IsNaN(float64(lo.Loss.Value.Data[0])) {
+		return fmt.Errorf("train: loss is NaN at step %d", tr.step)
+	}
+	return nil
+}
+
+// Stats returns the metrics accumulated since the previous call and starts
+// a new accumulation.
+func (tr *Trainer) Stats(elapsed time.Duration) TrainStats {
+	a := tr.acc
+	now := time.Now()
+	s := TrainStats{
+		Step:     tr.step,
+		LR:       nn.WarmupLR(int(tr.step), tr.Cfg.LRWarmupSteps, tr.Cfg.LR),
+		Loss:     a.loss / float64(max(a.steps, 1)),
+		TokenAcc: fraction(a.tokensRight, a.tokens),
+		ExactAcc: fraction(a.exact, a.halted),
+		Halted:   a.halted,
+		Elapsed:  elapsed,
+	}
+	if a.halted > 0 {
+		s.MeanSteps = float64(a.sumSteps) / float64(a.halted)
+	}
+	if d := now.Sub(a.start).Seconds(); d > 0 {
+		s.SamplesPerSec = float64(a.steps*tr.Cfg.BatchSize) / d
+	}
+	tr.acc = statsAcc{start: now}
+	return s
+}
+
+// WithEMA runs f with the EMA weights in the model (the weights that are
+// evaluated and saved), then puts the training weights back. Without EMA
+// it just runs f.
+func (tr *Trainer) WithEMA(f func()) {
+	if tr.ema == nil {
+		f()
+		return
+	}
+	tr.ema.Swap()
+	defer tr.ema.Swap()
+	f()
+}
+
+// Checkpoint returns the model to save: the EMA weights when EMA is on,
+// with the run's config.
+func (tr *Trainer) Checkpoint() *trm.Checkpoint {
+	var ck *trm.Checkpoint
+	tr.WithEMA(func() { ck = tr.Model.Checkpoint(tr.step) })
+	ck.Config = tr.Cfg
+	ck.Meta = map[string]string{"weights": "raw"}
+	if tr.ema != nil {
+		ck.Meta["weights"] = "ema"
+	}
+	return ck
+}
+
+// fraction returns a/b, or 0 when b is 0.
+func fraction(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
