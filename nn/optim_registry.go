@@ -3,10 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
+
+	"github.com/trm-go/trm/internal/registry"
 )
 
 // The optimizers registered by this package for the dense parameters.
@@ -35,33 +33,24 @@ type OptimizerConfig struct {
 // configuration).
 type OptimizerFactory func(params []*Param, c OptimizerConfig) (Optimizer, error)
 
-var (
-	optMu       sync.RWMutex
-	optRegistry = map[string]OptimizerFactory{}
-)
+var optimizers = registry.New[OptimizerFactory]("optimizer")
 
 // RegisterOptimizer makes an optimizer available by name to NewOptimizer,
-// and so to training configs ("optimizer": name). It panics if the name is
-// empty or taken (a programming error): call it from an init function.
-func RegisterOptimizer(name string, f OptimizerFactory) {
-	optMu.Lock()
-	defer optMu.Unlock()
-	if name == "" || f == nil {
-		panic("nn: RegisterOptimizer with an empty name or a nil factory")
+// and so to training configs ("optimizer": name); doc is a one-line
+// description. It panics if the name is empty or taken or f is nil (a
+// programming error): call it from an init function.
+func RegisterOptimizer(name, doc string, f OptimizerFactory) {
+	if f == nil {
+		panic("nn: RegisterOptimizer with a nil factory")
 	}
-	if _, dup := optRegistry[name]; dup {
-		panic("nn: RegisterOptimizer called twice for " + strconv.Quote(name))
-	}
-	optRegistry[name] = f
+	optimizers.Register(name, doc, f)
 }
 
 // NewOptimizer builds the registered optimizer name over params.
 func NewOptimizer(name string, params []*Param, c OptimizerConfig) (Optimizer, error) {
-	optMu.RLock()
-	f, ok := optRegistry[name]
-	optMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("optimizer %q, want one of %s", name, strings.Join(OptimizerNames(), ", "))
+	f, err := optimizers.Lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	return f(params, c)
 }
@@ -73,16 +62,7 @@ func CheckOptimizer(name string, c OptimizerConfig) error {
 }
 
 // OptimizerNames lists the registered optimizers, sorted.
-func OptimizerNames() []string {
-	optMu.RLock()
-	defer optMu.RUnlock()
-	names := make([]string, 0, len(optRegistry))
-	for n := range optRegistry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func OptimizerNames() []string { return optimizers.Names() }
 
 // checkBetas checks Adam's decay rates: each in [0, 1).
 func (c OptimizerConfig) checkBetas() error {
@@ -101,13 +81,13 @@ func (c OptimizerConfig) checkBetas() error {
 }
 
 func init() {
-	RegisterOptimizer(OptAdamATan2, func(params []*Param, c OptimizerConfig) (Optimizer, error) {
+	RegisterOptimizer(OptAdamATan2, "the official optimizer: Adam without ε, update atan2(m̂, √v̂)", func(params []*Param, c OptimizerConfig) (Optimizer, error) {
 		if err := c.checkBetas(); err != nil {
 			return nil, err
 		}
 		return NewAdamATan2(params, c.Beta1, c.Beta2, c.WeightDecay), nil
 	})
-	RegisterOptimizer(OptAdamW, func(params []*Param, c OptimizerConfig) (Optimizer, error) {
+	RegisterOptimizer(OptAdamW, "AdamW, decoupled weight decay (what the paper names)", func(params []*Param, c OptimizerConfig) (Optimizer, error) {
 		if err := c.checkBetas(); err != nil {
 			return nil, err
 		}

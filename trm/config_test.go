@@ -189,7 +189,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{func(c *trm.Config) { c.PuzzleEmbLen = 4 }, "config: puzzle_emb_len 4 without a puzzle embedding (puzzle_emb_ndim 0), want 0"},
 		{func(c *trm.Config) { c.PuzzleEmbNdim, c.PuzzleEmbLen = 200, 2 }, "config: puzzle_emb_len 2 is too short for puzzle_emb_ndim 200, want ≥ 4"},
 		{func(c *trm.Config) { c.PuzzleEmbNdim = -1 }, "config: puzzle_emb_ndim -1, want ≥ 0"},
-		{func(c *trm.Config) { c.Optimizer = "sgd" }, `config: optimizer "sgd", want one of adamatan2, adamw`},
+		{func(c *trm.Config) { c.Optimizer = "sgd" }, `config: unknown optimizer "sgd", want one of adamatan2, adamw`},
 		{func(c *trm.Config) { c.AdamEps = 0 }, "config: adam_eps 0, want > 0"},
 		{func(c *trm.Config) { c.LR = 0 }, "config: lr 0, want > 0"},
 		{func(c *trm.Config) { c.LR = math.Inf(1) }, "config: lr +Inf, want > 0"},

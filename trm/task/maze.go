@@ -1,10 +1,9 @@
 package task
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 
@@ -60,11 +59,10 @@ func init() {
 // Maze is the maze task; see the description above. Create it with
 // New("maze", opts).
 type Maze struct {
+	gridTask
 	size     int
 	minPath  int
 	openings float64
-	augment  bool
-	src      *puzzleSource
 }
 
 func newMazeTask(opts Options) (*Maze, error) {
@@ -73,7 +71,7 @@ func newMazeTask(opts Options) (*Maze, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Maze{src: src}
+	t := &Maze{gridTask: gridTask{src: src}}
 	defSize := defaultMazeSize
 	if src.trainPath != "" || src.testPath != "" {
 		defSize = defaultMazeFileSize
@@ -97,7 +95,7 @@ func newMazeTask(opts Options) (*Maze, error) {
 	}
 	src.cells = t.size * t.size
 	src.key = mazeKey
-	src.read = t.readCSV
+	src.parse = t.parseCSV
 	return t, nil
 }
 
@@ -125,15 +123,6 @@ func (t *Maze) VocabSize() int { return puzzle.MazeVocab }
 // SeqLen implements Task: N·N cells.
 func (t *Maze) SeqLen() int { return t.size * t.size }
 
-// NumPuzzleIDs implements Task: a single id.
-func (t *Maze) NumPuzzleIDs() int { return 1 }
-
-// Load reads the task's CSV files now (see Sudoku.Load).
-func (t *Maze) Load() error { return t.src.load() }
-
-// Len implements Task (see Sudoku.Len).
-func (t *Maze) Len(split Split) int { return t.src.length(split, t.augment) }
-
 // Example implements Task.
 func (t *Maze) Example(split Split, seed uint64, i int64) (Example, error) {
 	q, a, r, err := t.src.example(split, seed, i, t.augment, t.generate)
@@ -158,32 +147,18 @@ func (t *Maze) generate(r *rand.Rand) (q, a []byte, err error) {
 	return p.Question.Cells, p.Answer.Cells, nil
 }
 
-// readCSV reads up to limit (0: all) mazes of a Maze-Hard file, checking
-// that each is N×N and its answer marks a shortest path.
-func (t *Maze) readCSV(path string, limit int) (*puzzleList, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	l := &puzzleList{cells: t.SeqLen()}
-	err = puzzle.ReadMazeCSV(f, func(rec puzzle.MazeRecord) error {
+// parseCSV reads the mazes of a Maze-Hard file, handing each to add, and
+// checks that each is N×N and its answer marks a shortest path.
+func (t *Maze) parseCSV(r io.Reader, add func(q, a []byte) error) error {
+	return puzzle.ReadMazeCSV(r, func(rec puzzle.MazeRecord) error {
 		if rec.Question.N != t.size {
 			return fmt.Errorf("a %dx%d maze, the task has size=%d (set the option size=%d)", rec.Question.N, rec.Question.N, t.size, rec.Question.N)
 		}
 		if err := puzzle.CheckMazePath(rec.Question, rec.Answer); err != nil {
 			return fmt.Errorf("answer: %w", err)
 		}
-		l.add(rec.Question.Cells, rec.Answer.Cells)
-		if limit > 0 && l.Len() == limit {
-			return errStopReading
-		}
-		return nil
+		return add(rec.Question.Cells, rec.Answer.Cells)
 	})
-	if err != nil && !errors.Is(err, errStopReading) {
-		return nil, err
-	}
-	return l, nil
 }
 
 // Encode implements Task. It accepts the maze as N lines of N characters

@@ -3,13 +3,36 @@ package task
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 )
+
+// gridTask holds what the grid-puzzle tasks (Sudoku, maze) share: their
+// puzzle source and whether train examples are augmented. It implements
+// the Task methods that only consult the source.
+type gridTask struct {
+	augment bool
+	src     *puzzleSource
+}
+
+// NumPuzzleIDs implements Task: a single id.
+func (g *gridTask) NumPuzzleIDs() int { return 1 }
+
+// Load reads the task's CSV files now, if it has any and they are not read
+// yet, and returns the first error met (also returned by every later
+// Example). Calling it is optional: Len and Example load on first use.
+func (g *gridTask) Load() error { return g.src.load() }
+
+// Len implements Task: the number of puzzles of a file split (0 when the
+// split is generated, when the train split of a file is augmented, or when
+// the file cannot be read: Example then returns the error).
+func (g *gridTask) Len(split Split) int { return g.src.length(split, g.augment) }
 
 // The data behind the grid-puzzle tasks (Sudoku and maze): generated
 // puzzles or CSV files, the class keys that keep the train and test splits
@@ -69,7 +92,7 @@ type puzzleSource struct {
 	// Set by the task after parsePuzzleSource.
 	cells int
 	key   func(q []byte) uint64
-	read  func(path string, limit int) (*puzzleList, error)
+	parse func(r io.Reader, add func(q, a []byte) error) error // a CSV file
 
 	once        sync.Once
 	err         error
@@ -149,7 +172,7 @@ func (s *puzzleSource) load() error {
 
 func (s *puzzleSource) loadFiles() error {
 	readFile := func(path string) (*puzzleList, error) {
-		l, err := s.read(path, s.limit)
+		l, err := s.readFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: csv %q: %w", s.task, path, err)
 		}
@@ -202,6 +225,27 @@ func (s *puzzleSource) loadFiles() error {
 		s.test = test
 	}
 	return nil
+}
+
+// readFile reads up to limit (0: all) puzzles of a CSV file with parse.
+func (s *puzzleSource) readFile(path string) (*puzzleList, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l := &puzzleList{cells: s.cells}
+	err = s.parse(f, func(q, a []byte) error {
+		l.add(q, a)
+		if s.limit > 0 && l.Len() == s.limit {
+			return errStopReading
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopReading) {
+		return nil, err
+	}
+	return l, nil
 }
 
 // list returns the file list of split, or nil when it is generated.

@@ -1,10 +1,9 @@
 package task
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 
@@ -46,7 +45,7 @@ import (
 // The generator options are refused when csv is set (nothing is
 // generated), test_percent when test_csv is set (nothing is bucketed), and
 // limit without a file. Files are read on first use (Load, Len or Example),
-// not by NewTask, so a checkpoint trained on a file can answer user input
+// not by New, so a checkpoint trained on a file can answer user input
 // on a machine without it.
 //
 // Split. A puzzle's class is the set of all puzzles an augmentation can
@@ -101,12 +100,11 @@ func init() {
 // Sudoku is a Sudoku task; see the description above. Create it with
 // New("sudoku9", opts) (or "sudoku4", "sudoku6").
 type Sudoku struct {
+	gridTask
 	name      string
 	shape     puzzle.Shape
 	blanks    int
 	minRating int
-	augment   bool
-	src       *puzzleSource
 }
 
 func newSudokuTask(name string, n, defBlanks, maxBlanks int, opts Options) (*Sudoku, error) {
@@ -118,7 +116,7 @@ func newSudokuTask(name string, n, defBlanks, maxBlanks int, opts Options) (*Sud
 	if err != nil {
 		return nil, err
 	}
-	t := &Sudoku{name: name, shape: shape, src: src}
+	t := &Sudoku{gridTask: gridTask{src: src}, name: name, shape: shape}
 	if t.blanks, err = opts.Int(name, "blanks", defBlanks, 1, maxBlanks); err != nil {
 		return nil, err
 	}
@@ -130,7 +128,7 @@ func newSudokuTask(name string, n, defBlanks, maxBlanks int, opts Options) (*Sud
 	}
 	src.cells = shape.NumCells()
 	src.key = t.key
-	src.read = t.readCSV
+	src.parse = t.parseCSV
 	return t, nil
 }
 
@@ -157,19 +155,6 @@ func (t *Sudoku) VocabSize() int { return t.shape.Vocab() }
 // SeqLen implements Task: N·N cells.
 func (t *Sudoku) SeqLen() int { return t.shape.NumCells() }
 
-// NumPuzzleIDs implements Task: a single id.
-func (t *Sudoku) NumPuzzleIDs() int { return 1 }
-
-// Load reads the task's CSV files now, if it has any and they are not read
-// yet, and returns the first error met (also returned by every later
-// Example). Calling it is optional: Len and Example load on first use.
-func (t *Sudoku) Load() error { return t.src.load() }
-
-// Len implements Task: the number of puzzles of a file split (0 when the
-// split is generated, when the train split of a file is augmented, or when
-// the file cannot be read: Example then returns the error).
-func (t *Sudoku) Len(split Split) int { return t.src.length(split, t.augment) }
-
 // Example implements Task.
 func (t *Sudoku) Example(split Split, seed uint64, i int64) (Example, error) {
 	q, a, r, err := t.src.example(split, seed, i, t.augment, t.generate)
@@ -194,28 +179,14 @@ func (t *Sudoku) generate(r *rand.Rand) (q, a []byte, err error) {
 	return p.Puzzle.Cells, p.Solution.Cells, nil
 }
 
-// readCSV reads up to limit (0: all) puzzles of a Sudoku-Extreme file.
-func (t *Sudoku) readCSV(path string, limit int) (*puzzleList, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	l := &puzzleList{cells: t.shape.NumCells()}
-	err = puzzle.ReadSudokuCSV(f, func(rec puzzle.SudokuRecord) error {
+// parseCSV reads the puzzles of a Sudoku-Extreme file, handing each to add.
+func (t *Sudoku) parseCSV(r io.Reader, add func(q, a []byte) error) error {
+	return puzzle.ReadSudokuCSV(r, func(rec puzzle.SudokuRecord) error {
 		if rec.Puzzle.Shape != t.shape {
 			return fmt.Errorf("a %v puzzle, task %s wants %v (%d characters per grid)", rec.Puzzle.Shape, t.name, t.shape, t.shape.NumCells())
 		}
-		l.add(rec.Puzzle.Cells, rec.Solution.Cells)
-		if limit > 0 && l.Len() == limit {
-			return errStopReading
-		}
-		return nil
+		return add(rec.Puzzle.Cells, rec.Solution.Cells)
 	})
-	if err != nil && !errors.Is(err, errStopReading) {
-		return nil, err
-	}
-	return l, nil
 }
 
 // Encode implements Task. It accepts the N·N cells row by row, a digit
