@@ -188,32 +188,6 @@ func MazeFromPrediction(n int, tokens []int32) Maze {
 	return m
 }
 
-// TokenAccuracy counts the positions where pred equals labels, skipping the
-// positions whose label is ignore (PadToken in the official code). It
-// panics if the slices differ in length.
-func TokenAccuracy(pred, labels []int32, ignore int32) (correct, total int) {
-	if len(pred) != len(labels) {
-		panic(fmt.Sprintf("puzzle: TokenAccuracy: %d predictions, %d labels", len(pred), len(labels)))
-	}
-	for i, l := range labels {
-		if l == ignore {
-			continue
-		}
-		total++
-		if pred[i] == l {
-			correct++
-		}
-	}
-	return correct, total
-}
-
-// ExactMatch reports whether pred equals labels at every position whose
-// label is not ignore: the official "exact accuracy" of one sequence.
-func ExactMatch(pred, labels []int32, ignore int32) bool {
-	c, t := TokenAccuracy(pred, labels, ignore)
-	return c == t
-}
-
 func isqrt(v int) int {
 	if v <= 0 {
 		return 0
