@@ -47,7 +47,8 @@
 // Initialisers (TruncNormal, LeCunNormal) take explicit seeded math/rand/v2
 // generators. Optimizers: AdamW, AdamATan2 (the official optimizer, no ε),
 // SignSGD with decoupled weight decay (the puzzle embedding), with the
-// WarmupLR and WarmupCosineLR schedules. EMA keeps the averaged weights and
+// WarmupLR schedule (linear warm-up, then constant: the official
+// default). EMA keeps the averaged weights and
 // swaps them in for evaluation. Optimizer and EMA state exports as named
 // float32 slices plus a step count, for exactly resumable training.
 //

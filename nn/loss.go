@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/trm-go/trm/tensor"
 )
 
 // IgnoreLabel is the label value that losses skip (PyTorch's ignore_index).
@@ -209,14 +211,10 @@ func SequenceCorrect(dst []float32, logits []float32, labels []int32, batch, seq
 			if l == IgnoreLabel {
 				continue
 			}
-			row := logits[(b*seq+s)*vocab : (b*seq+s+1)*vocab]
-			best := 0
-			for j := 1; j < vocab; j++ {
-				if row[j] > row[best] {
-					best = j
-				}
-			}
-			if best == int(l) {
+			row := tensor.Tensor{Shape: []int{1, vocab}, Data: logits[(b*seq+s)*vocab : (b*seq+s+1)*vocab]}
+			var best [1]int32
+			tensor.ArgmaxRows(best[:], &row)
+			if best[0] == l {
 				right++
 			} else {
 				ok = false

@@ -254,14 +254,3 @@ func WarmupLR(step, warmup int, base float64) float64 {
 	}
 	return base * float64(step) / float64(warmup)
 }
-
-// WarmupCosineLR is the official schedule in full: linear warm-up to base
-// over warmup steps, then a cosine from base down to base·minRatio at step
-// total. minRatio 1 is WarmupLR.
-func WarmupCosineLR(step, warmup, total int, base, minRatio float64) float64 {
-	if step < warmup {
-		return WarmupLR(step, warmup, base)
-	}
-	progress := float64(step-warmup) / float64(max(1, total-warmup))
-	return base * (minRatio + math.Max(0, (1-minRatio)*0.5*(1+math.Cos(math.Pi*progress))))
-}

@@ -61,9 +61,6 @@ func CheckOptimizer(name string, c OptimizerConfig) error {
 	return err
 }
 
-// OptimizerNames lists the registered optimizers, sorted.
-func OptimizerNames() []string { return optimizers.Names() }
-
 // checkBetas checks Adam's decay rates: each in [0, 1).
 func (c OptimizerConfig) checkBetas() error {
 	for _, b := range []struct {

@@ -85,15 +85,6 @@ func ZeroGrads(params []*Param) {
 	}
 }
 
-// CountParams returns the total number of scalars in params.
-func CountParams(params []*Param) int {
-	n := 0
-	for _, p := range params {
-		n += len(p.Value.Data)
-	}
-	return n
-}
-
 // arena is a bump allocator of float32 storage. When its buffer is too small
 // it falls back to the heap and remembers the peak, so that after Reset it
 // grows once to the size a whole step needs and stops allocating.
@@ -290,10 +281,6 @@ func (t *Tape) Zeros(shape ...int) *Node {
 	n.Value.Data = t.arena.allocZero(tensor.Size(shape))
 	return n
 }
-
-// Detach returns a node with x's value (shared, not copied) through which no
-// gradient flows.
-func (t *Tape) Detach(x *Node) *Node { return t.view(x.Value.Data, x.Value.Shape) }
 
 // grad returns n's gradient storage, allocating it zeroed on first use.
 func (t *Tape) grad(n *Node) []float32 {

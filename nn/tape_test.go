@@ -47,16 +47,6 @@ func TestNoGradRecordsNothing(t *testing.T) {
 	assert.Equal(t, 1, tp.Len())
 }
 
-func TestDetachStopsGradient(t *testing.T) {
-	tp := NewTape()
-	x := tp.Var(tensor.FromSlice([]float32{1, 2}, 2))
-	y := tp.Scale(x, 3)
-	z := tp.Add(tp.Detach(y), x) // only the direct path reaches x
-	tp.Backward(tp.Sum(z))
-	assert.Equal(t, []float32{1, 1}, x.Grad.Data)
-	assert.Equal(t, y.Value.Data, tp.Detach(y).Value.Data)
-}
-
 func TestMarkReleaseReusesStorage(t *testing.T) {
 	tp := NewTape()
 	x := tp.Const(tensor.FromSlice([]float32{1, 2, 3}, 3))

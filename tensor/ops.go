@@ -2,7 +2,6 @@ package tensor
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/trm-go/trm/asm"
 )
@@ -27,12 +26,6 @@ func Mul(dst, a, b *Tensor) {
 func Scale(dst *Tensor, alpha float32, a *Tensor) {
 	mustSame("Scale", dst, a)
 	asm.Scale(dst.Data, alpha, a.Data)
-}
-
-// AddScaled computes dst += alpha·x (an axpy). The shapes must match.
-func AddScaled(dst *Tensor, alpha float32, x *Tensor) {
-	mustSame("AddScaled", dst, x)
-	asm.Axpy(alpha, x.Data, dst.Data)
 }
 
 // AddBroadcast computes dst = a + b where b's shape is a suffix of a's
@@ -85,19 +78,6 @@ func Mean(a *Tensor) float64 {
 	return Sum(a) / float64(len(a.Data))
 }
 
-// MaxAbsDiff returns max |a[i] − b[i]| over two tensors of the same shape.
-func MaxAbsDiff(a, b *Tensor) float64 {
-	mustSame("MaxAbsDiff", a, b)
-	var m float64
-	for i, v := range a.Data {
-		d := math.Abs(float64(v) - float64(b.Data[i]))
-		if d > m || d != d {
-			m = d
-		}
-	}
-	return m
-}
-
 // ArgmaxRows writes into dst[r] the index of the largest element of row r of
 // a (seen as Rows()×Cols()); the first one wins on ties. len(dst) must be
 // a.Rows().
@@ -116,45 +96,6 @@ func ArgmaxRows(dst []int32, a *Tensor) {
 		}
 		dst[r] = int32(best)
 	}
-}
-
-// RMSNormRows normalises each row of src (its last axis) to unit root mean
-// square: dst = x / sqrt(mean(x²) + eps), in float32, without a learned
-// weight. When rinv is not nil it receives each row's factor
-// 1/sqrt(mean(x²)+eps) (len(rinv) == src.Rows()). dst may be src.
-func RMSNormRows(dst, src *Tensor, eps float32, rinv []float32) {
-	mustSame("RMSNormRows", dst, src)
-	rows, cols := src.Rows(), src.Cols()
-	if rinv != nil && len(rinv) != rows {
-		panic("tensor: RMSNormRows: rinv has the wrong length")
-	}
-	for r := range rows {
-		f := asm.RMSNorm(dst.Data[r*cols:(r+1)*cols], src.Data[r*cols:(r+1)*cols], eps)
-		if rinv != nil {
-			rinv[r] = f
-		}
-	}
-}
-
-// SoftmaxRows applies a softmax to each row (last axis) of src. dst may be src.
-func SoftmaxRows(dst, src *Tensor) {
-	mustSame("SoftmaxRows", dst, src)
-	rows, cols := src.Rows(), src.Cols()
-	for r := range rows {
-		asm.Softmax(dst.Data[r*cols:(r+1)*cols], src.Data[r*cols:(r+1)*cols])
-	}
-}
-
-// TransposeLast2 writes into dst the transpose of the last two axes of src:
-// src [..., R, C] gives dst [..., C, R]. dst must not overlap src.
-func TransposeLast2(dst, src *Tensor) {
-	n := len(src.Shape)
-	if n < 2 || len(dst.Shape) != n || !SameShape(dst.Shape[:n-2], src.Shape[:n-2]) ||
-		dst.Shape[n-2] != src.Shape[n-1] || dst.Shape[n-1] != src.Shape[n-2] {
-		panic(fmt.Sprintf("tensor: TransposeLast2: %v into %v", src.Shape, dst.Shape))
-	}
-	r, c := src.Shape[n-2], src.Shape[n-1]
-	TransposeMatrices(dst.Data, src.Data, len(src.Data)/max(r*c, 1), r, c)
 }
 
 // TransposeMatrices transposes batch row-major r×c matrices stored back to

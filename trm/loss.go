@@ -35,8 +35,18 @@ func (m *Model) Loss(t *nn.Tape, out StepOut, labels []int32, weights []float32,
 		Tokens:      make([]int, B),
 	}
 	nn.SequenceCorrect(res.Correct, out.Logits.Value.Data, labels, B, L, V)
+	preds := make([]int32, B*L)
+	Predictions(preds, &out.Logits.Value)
 	for b := range B {
-		res.TokensRight[b], res.Tokens[b] = countRight(out.Logits.Value.Data[b*L*V:(b+1)*L*V], labels[b*L:(b+1)*L], V)
+		for s, l := range labels[b*L : (b+1)*L] {
+			if l == task.IgnoreLabel {
+				continue
+			}
+			res.Tokens[b]++
+			if preds[b*L+s] == l {
+				res.TokensRight[b]++
+			}
+		}
 	}
 	ce := t.StablemaxCE(out.Logits, labels)             // [B]
 	bce := t.BCEWithLogits(out.QHalt, res.Correct)      // [B]
@@ -49,37 +59,6 @@ func (m *Model) Loss(t *nn.Tape, out StepOut, labels []int32, weights []float32,
 	return res
 }
 
-// countRight returns the number of labelled positions whose argmax equals
-// the label, and the number of labelled positions, for one sequence.
-func countRight(logits []float32, labels []int32, V int) (right, total int) {
-	for s, l := range labels {
-		if l == task.IgnoreLabel {
-			continue
-		}
-		total++
-		if argmax(logits[s*V:(s+1)*V]) == int(l) {
-			right++
-		}
-	}
-	return right, total
-}
-
-// argmax returns the index of the first largest value.
-func argmax(row []float32) int {
-	best := 0
-	for j := 1; j < len(row); j++ {
-		if row[j] > row[best] {
-			best = j
-		}
-	}
-	return best
-}
-
 // Predictions writes the argmax token of every position of logits
 // [B, L, V] into dst (B·L ids).
-func Predictions(dst []int32, logits *tensor.Tensor) {
-	V := logits.Cols()
-	for i := range dst {
-		dst[i] = int32(argmax(logits.Data[i*V : (i+1)*V]))
-	}
-}
+func Predictions(dst []int32, logits *tensor.Tensor) { tensor.ArgmaxRows(dst, logits) }
