@@ -12,16 +12,12 @@ import (
 
 // evalFlags are the flags of trm eval.
 type evalFlags struct {
-	rt         runtimeFlags
-	task       taskFlags
-	checkpoint string
-	data       string
-	split      task.Split
-	n          int
-	seed       uint64
-	halt       trm.HaltMode
-	steps      int
-	batch      int
+	rt    runtimeFlags
+	model modelFlags
+	data  string
+	split task.Split
+	n     int
+	seed  uint64
 }
 
 func parseEvalFlags(e env, args []string) (*evalFlags, error) {
@@ -33,35 +29,27 @@ func parseEvalFlags(e env, args []string) (*evalFlags, error) {
 			"from a dataset file written by trm gen (--data). Without --checkpoint the\n"+
 			"model shipped with trm for --task (default: the arith demo) is used.")
 	f.rt.register(fs)
-	f.task.register(fs, "")
-	fs.StringVar(&f.checkpoint, "checkpoint", "", "model `file` (.safetensors); default: the embedded model for --task")
+	f.model.register(fs, "headline result: full (N_sup steps, the official evaluation) or early (stop at q_halt > 0)", "examples")
 	fs.StringVar(&f.data, "data", "", "dataset `file` from trm gen (instead of --split/--seed)")
 	split := fs.String("split", "test", "split to score: test or train")
 	fs.IntVar(&f.n, "n", 0, "number of examples (0: the whole split if it is a fixed list, else 1000)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed choosing the examples of a generated split")
-	halt := fs.String("halt", "full", "headline result: full (N_sup steps, the official evaluation) or early (stop at q_halt > 0)")
-	fs.IntVar(&f.steps, "steps", 0, "supervision steps (0: the model's N_sup)")
-	fs.IntVar(&f.batch, "batch", 0, "examples run together (0: default)")
 	if err := parse(fs, args, false); err != nil {
 		return nil, err
 	}
 	if err := f.rt.validate(); err != nil {
 		return nil, err
 	}
+	if err := f.model.validate(); err != nil {
+		return nil, err
+	}
 	var err error
 	if f.split, err = task.ParseSplit(*split); err != nil {
 		return nil, usagef("--split: %v", err)
 	}
-	if f.halt, err = trm.ParseHaltMode(*halt); err != nil {
-		return nil, usagef("--halt: %v", err)
-	}
 	switch {
 	case f.n < 0:
 		return nil, usagef("--n %d, want ≥ 0", f.n)
-	case f.steps < 0:
-		return nil, usagef("--steps %d, want ≥ 0 (0: the model's N_sup)", f.steps)
-	case f.batch < 0:
-		return nil, usagef("--batch %d, want ≥ 0", f.batch)
 	case f.data != "" && (isSet(fs, "split") || isSet(fs, "seed")):
 		return nil, usagef("--data and --split/--seed exclude each other: a dataset file fixes its examples")
 	}
@@ -123,11 +111,11 @@ func describe(r *infer.EvalResult) string {
 }
 
 func evalModel(ctx context.Context, e env, f *evalFlags) error {
-	p, label, err := loadModel(f.checkpoint, &f.task)
+	p, label, err := f.model.load()
 	if err != nil {
 		return err
 	}
-	opts := infer.EvalOptions{Split: f.split, N: f.n, Seed: f.seed, BatchSize: f.batch, Steps: f.steps}
+	opts := infer.EvalOptions{Split: f.split, N: f.n, Seed: f.seed, BatchSize: f.model.batch, Steps: f.model.steps}
 	if f.data != "" {
 		d, err := task.LoadDataset(f.data)
 		if err != nil {
@@ -143,16 +131,16 @@ func evalModel(ctx context.Context, e env, f *evalFlags) error {
 	if err != nil {
 		return err
 	}
-	s := summarize(r, f.halt)
+	s := summarize(r, f.model.halt)
 	s.Checkpoint, s.Task = label, p.Task.Name()+formatOptions(p.Task.Options())
 	s.PerSec = float64(r.Full.Examples) / time.Since(start).Seconds()
 	if f.rt.json {
 		return writeJSON(e.stdout, s)
 	}
-	head := r.Score(f.halt)
+	head := r.Score(f.model.halt)
 	fmt.Fprintf(e.stdout, "model:      %s (%s%s)\n", label, p.Task.Name(), formatOptions(p.Task.Options()))
 	fmt.Fprintf(e.stdout, "result:     exact %.2f%%, token %.2f%% on %d examples (--halt %s)\n",
-		100*head.ExactAcc(), 100*head.TokenAcc(), head.Examples, f.halt)
+		100*head.ExactAcc(), 100*head.TokenAcc(), head.Examples, f.model.halt)
 	fmt.Fprintf(e.stdout, "full:       %v after %d steps\n", r.Full, len(r.Curve))
 	fmt.Fprintf(e.stdout, "early exit: %v, %.2f steps on average\n", r.Early, r.MeanSteps)
 	fmt.Fprintf(e.stdout, "speed:      %.0f examples/s (all %d steps each)\n", s.PerSec, len(r.Curve))

@@ -5,18 +5,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/trm-go/trm/trm"
 )
 
 // inferFlags are the flags of trm infer.
 type inferFlags struct {
-	rt         runtimeFlags
-	task       taskFlags
-	checkpoint string
-	halt       trm.HaltMode
-	steps      int
-	batch      int
+	rt    runtimeFlags
+	model modelFlags
 	// inputs are the command-line arguments; none means one input per
 	// line of standard input.
 	inputs []string
@@ -34,26 +28,15 @@ func parseInferFlags(e env, args []string) (*inferFlags, error) {
 			"halting confidence sigmoid(q_halt). Without --checkpoint the model shipped\n"+
 			"with trm for --task (default: the arith demo) is used.")
 	f.rt.register(fs)
-	f.task.register(fs, "")
-	fs.StringVar(&f.checkpoint, "checkpoint", "", "model `file` (.safetensors); default: the embedded model for --task")
-	halt := fs.String("halt", "full", "full (always N_sup steps) or early (stop at q_halt > 0)")
-	fs.IntVar(&f.steps, "steps", 0, "maximum supervision steps (0: the model's N_sup)")
-	fs.IntVar(&f.batch, "batch", 0, "inputs run together (0: default)")
+	f.model.register(fs, "full (always N_sup steps) or early (stop at q_halt > 0)", "inputs")
 	if err := parse(fs, args, true); err != nil {
 		return nil, err
 	}
 	if err := f.rt.validate(); err != nil {
 		return nil, err
 	}
-	var err error
-	if f.halt, err = trm.ParseHaltMode(*halt); err != nil {
-		return nil, usagef("--halt: %v", err)
-	}
-	switch {
-	case f.steps < 0:
-		return nil, usagef("--steps %d, want ≥ 0 (0: the model's N_sup)", f.steps)
-	case f.batch < 0:
-		return nil, usagef("--batch %d, want ≥ 0", f.batch)
+	if err := f.model.validate(); err != nil {
+		return nil, err
 	}
 	f.inputs = fs.Args()
 	return f, nil
@@ -76,11 +59,11 @@ type inferResult struct {
 }
 
 func inferInputs(ctx context.Context, e env, f *inferFlags) error {
-	p, _, err := loadModel(f.checkpoint, &f.task)
+	p, _, err := f.model.load()
 	if err != nil {
 		return err
 	}
-	p.Halt, p.MaxSteps, p.BatchSize = f.halt, f.steps, f.batch
+	p.Halt, p.MaxSteps, p.BatchSize = f.model.halt, f.model.steps, f.model.batch
 	inputs := f.inputs
 	fromStdin := len(inputs) == 0
 	if fromStdin {

@@ -25,6 +25,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/trm-go/trm/trm/task"
 )
 
 // env is what a command may touch of the outside world.
@@ -147,6 +149,10 @@ func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage:\n\n  trm <command> [flags]\n\nCommands:\n\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s  %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nTasks (--task):\n\n")
+	for _, name := range task.Names() {
+		fmt.Fprintf(w, "  %-8s  %s\n", name, task.Doc(name))
 	}
 	fmt.Fprintf(w, "\nRun 'trm help <command>' for a command's flags.\n")
 }

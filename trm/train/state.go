@@ -75,26 +75,8 @@ func (tr *Trainer) restore(ck *trm.Checkpoint, st *TrainState) error {
 	if got := st.Meta[stMode]; got != string(tr.Mode) {
 		return fail("mode %q, this run asks for %q", got, tr.Mode)
 	}
-	f32 := func(name string, n int) ([]float32, error) {
-		v, ok := st.F32[name]
-		if !ok {
-			return nil, fail("tensor %q is missing", name)
-		}
-		if len(v) != n {
-			return nil, fail("tensor %q has %d values, want %d", name, len(v), n)
-		}
-		return v, nil
-	}
-	i64 := func(name string, n int) ([]int64, error) {
-		v, ok := st.I64[name]
-		if !ok {
-			return nil, fail("tensor %q is missing", name)
-		}
-		if len(v) != n {
-			return nil, fail("tensor %q has %d values, want %d", name, len(v), n)
-		}
-		return v, nil
-	}
+	f32 := func(name string, n int) ([]float32, error) { return entry(st.F32, name, n) }
+	i64 := func(name string, n int) ([]int64, error) { return entry(st.I64, name, n) }
 	// Fixed tensors (y_init, z_init) come from the checkpoint; trained ones
 	// from the raw weights of the state.
 	if err := tr.Model.Load(ck); err != nil {
@@ -220,4 +202,16 @@ func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error)
 		return nil, err
 	}
 	return tr, nil
+}
+
+// entry returns the train-state vector name of m, which must hold n values.
+func entry[T any](m map[string][]T, name string, n int) ([]T, error) {
+	v, ok := m[name]
+	if !ok {
+		return nil, fmt.Errorf("resume: train state: tensor %q is missing", name)
+	}
+	if len(v) != n {
+		return nil, fmt.Errorf("resume: train state: tensor %q has %d values, want %d", name, len(v), n)
+	}
+	return v, nil
 }
