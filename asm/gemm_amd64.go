@@ -2,41 +2,73 @@
 
 package asm
 
-func kernel(k int, ap, bp, c []float32, ldc int) {
+// kernelSIMD is Kernel's SIMD version for the shared dispatch
+// (impl_simd.go), which calls it when useAVX2 is set: the AVX-512 6×16
+// kernel where useAVX512 is set too, else the AVX2 one.
+func kernelSIMD(k int, ap, bp, c []float32, ldc int) {
 	if useAVX512 {
 		kernelAVX512x1(k, ap, bp, c, ldc)
 		return
 	}
-	if useAVX2 {
-		kernelAVX2(k, ap, bp, c, ldc)
-		return
-	}
-	kernelGeneric(k, ap, bp, c, ldc)
+	kernelAVX2(k, ap, bp, c, ldc)
 }
 
-// kernelN runs the AVX-512 kernels on groups of 4 A panels (24×16 blocks),
-// then on the 1 to 3 panels left.
+// kernelN, kernelNSet, kernelNW and kernelNWSet are kernelNDispatch and
+// kernelNWDispatch for the kernels that update C (KernelN, KernelNW) and
+// those that overwrite it (KernelNSet, KernelNWSet).
 //
-// kernelN, kernelNSet, kernelNW and kernelNWSet spell out their switches:
-// calling the kernels through a table of function values instead makes
-// every slice passed in escape, which moved kernelNarrowLoop's stack tile to
-// the heap (commit 76bd626, reverted).
-// Every kernel does the same arithmetic per element, so the grouping does
-// not change the result.
+// The dispatchers spell out their switches: calling the kernels through a
+// table of function values instead makes every slice passed in escape,
+// which moved kernelNarrowLoop's stack tile to the heap (commit 76bd626,
+// reverted).
+
 func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
-	if !useAVX512 {
+	kernelNDispatch(panels, k, ap, bp, c, ldc, false)
+}
+
+func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNDispatch(panels, k, ap, bp, c, ldc, true)
+}
+
+func kernelNW(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNWDispatch(panels, k, ap, bp, c, ldc, false)
+}
+
+func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
+	kernelNWDispatch(panels, k, ap, bp, c, ldc, true)
+}
+
+// kernelNDispatch runs the AVX-512 kernels on groups of 4 A panels (24×16
+// blocks), then on the 1 to 3 panels left; without useAVX512, the loop over
+// the dispatched 6×16 kernel. It overwrites C (KernelNSet) when set is
+// true, else updates it (KernelN). Every kernel does the same arithmetic
+// per element, so the grouping does not change the result.
+func kernelNDispatch(panels, k int, ap, bp, c []float32, ldc int, set bool) {
+	switch {
+	case !useAVX512 && set:
+		kernelNSetLoop(panels, k, ap, bp, c, ldc)
+		return
+	case !useAVX512:
 		kernelNLoop(panels, k, ap, bp, c, ldc)
 		return
 	}
 	for panels > 0 {
 		done := min(panels, 4)
-		switch done {
-		case 4:
+		switch {
+		case done == 4 && set:
+			kernelAVX512x4set(k, ap, bp, c, ldc)
+		case done == 4:
 			kernelAVX512x4(k, ap, bp, c, ldc)
-		case 3:
+		case done == 3 && set:
+			kernelAVX512x3set(k, ap, bp, c, ldc)
+		case done == 3:
 			kernelAVX512x3(k, ap, bp, c, ldc)
-		case 2:
+		case done == 2 && set:
+			kernelAVX512x2set(k, ap, bp, c, ldc)
+		case done == 2:
 			kernelAVX512x2(k, ap, bp, c, ldc)
+		case set:
+			kernelAVX512x1set(k, ap, bp, c, ldc)
 		default:
 			kernelAVX512x1(k, ap, bp, c, ldc)
 		}
@@ -48,66 +80,35 @@ func kernelN(panels, k int, ap, bp, c []float32, ldc int) {
 	}
 }
 
-// kernelNSet is kernelN for KernelNSet.
-func kernelNSet(panels, k int, ap, bp, c []float32, ldc int) {
-	if !useAVX512 {
-		kernelNSetLoop(panels, k, ap, bp, c, ldc)
+// kernelNWDispatch runs the AVX-512 two-B-panel kernels on pairs of A
+// panels (12×32 blocks), then on the one panel left (6×32); without
+// useAVX512, KernelN on each B panel. It overwrites C (KernelNWSet) when
+// set is true, else updates it (KernelNW).
+func kernelNWDispatch(panels, k int, ap, bp, c []float32, ldc int, set bool) {
+	switch {
+	case !useAVX512 && set:
+		kernelNWSetLoop(panels, k, ap, bp, c, ldc)
 		return
-	}
-	for panels > 0 {
-		done := min(panels, 4)
-		switch done {
-		case 4:
-			kernelAVX512x4set(k, ap, bp, c, ldc)
-		case 3:
-			kernelAVX512x3set(k, ap, bp, c, ldc)
-		case 2:
-			kernelAVX512x2set(k, ap, bp, c, ldc)
-		default:
-			kernelAVX512x1set(k, ap, bp, c, ldc)
-		}
-		panels -= done
-		if panels > 0 {
-			ap = ap[done*k*MR:]
-			c = c[done*MR*ldc:]
-		}
-	}
-}
-
-// kernelNW runs the AVX-512 two-B-panel kernels on pairs of A panels
-// (12×32 blocks), then on the one panel left (6×32).
-func kernelNW(panels, k int, ap, bp, c []float32, ldc int) {
-	if !useAVX512 {
+	case !useAVX512:
 		kernelNWLoop(panels, k, ap, bp, c, ldc)
 		return
 	}
 	for ; panels >= 2; panels -= 2 {
-		kernelAVX512x2w(k, ap, bp, c, ldc)
+		if set {
+			kernelAVX512x2wset(k, ap, bp, c, ldc)
+		} else {
+			kernelAVX512x2w(k, ap, bp, c, ldc)
+		}
 		if panels > 2 {
 			ap = ap[2*k*MR:]
 			c = c[2*MR*ldc:]
 		}
 	}
-	if panels == 1 {
-		kernelAVX512x1w(k, ap, bp, c, ldc)
-	}
-}
-
-// kernelNWSet is kernelNW for KernelNWSet.
-func kernelNWSet(panels, k int, ap, bp, c []float32, ldc int) {
-	if !useAVX512 {
-		kernelNWSetLoop(panels, k, ap, bp, c, ldc)
-		return
-	}
-	for ; panels >= 2; panels -= 2 {
-		kernelAVX512x2wset(k, ap, bp, c, ldc)
-		if panels > 2 {
-			ap = ap[2*k*MR:]
-			c = c[2*MR*ldc:]
-		}
-	}
-	if panels == 1 {
+	switch {
+	case panels == 1 && set:
 		kernelAVX512x1wset(k, ap, bp, c, ldc)
+	case panels == 1:
+		kernelAVX512x1w(k, ap, bp, c, ldc)
 	}
 }
 

@@ -10,6 +10,13 @@ import "golang.org/x/sys/cpu"
 // GODEBUG=cpu.avx2=off (or cpu.fma=off), which forces the generic code.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useSIMD is useAVX2 under the name the shared dispatch (impl_simd.go)
+// tests.
+var useSIMD = useAVX2
+
+// simdImpl is what Impl reports when useSIMD is set.
+const simdImpl = "avx2+fma"
+
 // useAVX512 selects the AVX-512 SGEMM kernels behind Kernel and KernelN (only
 // AVX512F instructions on ZMM registers; HasAVX512F includes the OS check
 // of the ZMM and mask state). They are used only beside the AVX2 ones.
@@ -21,21 +28,15 @@ var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 // BMI2's SHLX. GODEBUG=cpu.avx512f=off turns them off too.
 var useAVX512Row = useAVX512 && cpu.X86.HasBMI2
 
-// Impl reports the active kernel implementation: "avx2+fma", "neon" or "generic".
-// The SGEMM kernels may use more (see GemmImpl).
-func Impl() string {
-	if useAVX2 {
-		return "avx2+fma"
-	}
-	return "generic"
-}
+// avx512Impl is what GemmImpl and RowImpl report where AVX-512 kernels run.
+const avx512Impl = "avx512+avx2+fma"
 
 // GemmImpl reports the implementation of the SGEMM micro-kernels
 // (Kernel and KernelN): "avx512+avx2+fma" when they run the AVX-512
 // kernels, else the same as Impl.
 func GemmImpl() string {
 	if useAVX512 {
-		return "avx512+avx2+fma"
+		return avx512Impl
 	}
 	return Impl()
 }
@@ -46,7 +47,7 @@ func GemmImpl() string {
 // bitwise the same results (TestRowAVX512MatchesAVX2).
 func RowImpl() string {
 	if useAVX512Row {
-		return "avx512+avx2+fma"
+		return avx512Impl
 	}
 	return Impl()
 }

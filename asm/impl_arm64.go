@@ -9,10 +9,9 @@ import "golang.org/x/sys/cpu"
 // code (useful to compare the two in one binary).
 var useNEON = cpu.ARM64.HasASIMD
 
-// Impl reports the active kernel implementation: "avx2+fma", "neon" or "generic".
-func Impl() string {
-	if useNEON {
-		return "neon"
-	}
-	return "generic"
-}
+// useSIMD is useNEON under the name the shared dispatch (impl_simd.go)
+// tests.
+var useSIMD = useNEON
+
+// simdImpl is what Impl reports when useSIMD is set.
+const simdImpl = "neon"

@@ -2,16 +2,15 @@
 
 package asm
 
+// Every kernel is the generic reference here; impl_simd.go is the
+// counterpart with assembly. The rest of the SGEMM dispatch (kernelN and
+// its variants, kernelNarrow, packing, GemmImpl) is in gemm_noavx.go,
+// shared with arm64.
+
 // Impl reports the active kernel implementation: "avx2+fma", "neon" or "generic".
 func Impl() string { return "generic" }
 
 func kernel(k int, ap, bp, c []float32, ldc int) { kernelGeneric(k, ap, bp, c, ldc) }
-func packA(dst, a []float32, lda int, trans bool, mc, kc int, alpha float32) {
-	packAGeneric(dst, a, lda, trans, mc, kc, alpha)
-}
-func packB(dst, b []float32, ldb int, trans bool, kc, nc int) {
-	packBGeneric(dst, b, ldb, trans, kc, nc)
-}
 
 func dot(x, y []float32) float32                      { return dotGeneric(x, y) }
 func axpy(alpha float32, x, y []float32)              { axpyGeneric(alpha, x, y) }

@@ -2,86 +2,60 @@
 
 package asm
 
-// The AVX2 and AVX-512 kernels (row_amd64.s) walk the length of their first
-// slice argument; the exported functions have checked that the others are as long
-// and that rmsnorm and softmax get at least one element.
+// The SIMD versions of the row ops for the shared dispatch (impl_simd.go),
+// which calls them when useAVX2 is set: the AVX-512 kernels (row_amd64.s)
+// where useAVX512Row is set too, else the AVX2 ones. The kernels walk the
+// length of their first slice argument; the exported functions have checked
+// that the others are as long and that rmsnorm and softmax get at least one
+// element.
 
-func exp(dst, x []float32) {
+func expSIMD(dst, x []float32) {
 	if useAVX512Row {
 		expAVX512(dst, x)
 		return
 	}
-	if useAVX2 {
-		expAVX2(dst, x)
-		return
-	}
-	expGeneric(dst, x)
+	expAVX2(dst, x)
 }
 
-func silu(dst, x []float32) {
+func siluSIMD(dst, x []float32) {
 	if useAVX512Row {
 		siluAVX512(dst, x)
 		return
 	}
-	if useAVX2 {
-		siluAVX2(dst, x)
-		return
-	}
-	siluGeneric(dst, x)
+	siluAVX2(dst, x)
 }
 
-func siluGrad(dst, x []float32) {
+func siluGradSIMD(dst, x []float32) {
 	if useAVX512Row {
 		siluGradAVX512(dst, x)
 		return
 	}
-	if useAVX2 {
-		siluGradAVX2(dst, x)
-		return
-	}
-	siluGradGeneric(dst, x)
+	siluGradAVX2(dst, x)
 }
 
-func swiglu(dst, gate, up []float32) {
+func swigluSIMD(dst, gate, up []float32) {
 	if useAVX512Row {
 		swigluAVX512(dst, gate, up)
 		return
 	}
-	if useAVX2 {
-		swigluAVX2(dst, gate, up)
-		return
-	}
-	swigluGeneric(dst, gate, up)
+	swigluAVX2(dst, gate, up)
 }
 
-func swigluGrad(dgate, dup, dy, gate, up []float32) {
+func swigluGradSIMD(dgate, dup, dy, gate, up []float32) {
 	if useAVX512Row {
 		swigluGradAVX512(dgate, dup, dy, gate, up)
 		return
 	}
-	if useAVX2 {
-		swigluGradAVX2(dgate, dup, dy, gate, up)
-		return
-	}
-	swigluGradGeneric(dgate, dup, dy, gate, up)
+	swigluGradAVX2(dgate, dup, dy, gate, up)
 }
 
-// rmsnorm is two passes of vector primitives: Σ x² (sumSquaresAVX2) and the
-// scaling (scaleAVX2); the scalar step between them is rmsInv, shared with
-// the generic code.
-func rmsnorm(dst, x []float32, eps float32) float32 {
-	if useAVX2 {
-		r := rmsInv(sumSquaresAVX2(x), len(x), eps)
-		scaleAVX2(dst, r, x)
-		return r
-	}
-	return rmsnormGeneric(dst, x, eps)
+// rmsnormSIMD is two passes of vector primitives: Σ x² (sumSquaresAVX2) and
+// the scaling (scaleAVX2); the scalar step between them is rmsInv, shared
+// with the generic code.
+func rmsnormSIMD(dst, x []float32, eps float32) float32 {
+	r := rmsInv(sumSquaresAVX2(x), len(x), eps)
+	scaleAVX2(dst, r, x)
+	return r
 }
 
-func softmax(dst, x []float32) {
-	if useAVX2 {
-		softmaxAVX2(dst, x)
-		return
-	}
-	softmaxGeneric(dst, x)
-}
+func softmaxSIMD(dst, x []float32) { softmaxAVX2(dst, x) }

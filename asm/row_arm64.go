@@ -2,60 +2,16 @@
 
 package asm
 
-func exp(dst, x []float32) {
-	if useNEON {
-		expNEON(dst, x)
-		return
-	}
-	expGeneric(dst, x)
-}
+// The SIMD versions of the row ops for the shared dispatch (impl_simd.go):
+// the NEON kernels declared below.
 
-func silu(dst, x []float32) {
-	if useNEON {
-		siluNEON(dst, x)
-		return
-	}
-	siluGeneric(dst, x)
-}
-
-func siluGrad(dst, x []float32) {
-	if useNEON {
-		siluGradNEON(dst, x)
-		return
-	}
-	siluGradGeneric(dst, x)
-}
-
-func swiglu(dst, gate, up []float32) {
-	if useNEON {
-		swigluNEON(dst, gate, up)
-		return
-	}
-	swigluGeneric(dst, gate, up)
-}
-
-func swigluGrad(dgate, dup, dy, gate, up []float32) {
-	if useNEON {
-		swigluGradNEON(dgate, dup, dy, gate, up)
-		return
-	}
-	swigluGradGeneric(dgate, dup, dy, gate, up)
-}
-
-func rmsnorm(dst, x []float32, eps float32) float32 {
-	if useNEON {
-		return rmsnormNEON(dst, x, eps)
-	}
-	return rmsnormGeneric(dst, x, eps)
-}
-
-func softmax(dst, x []float32) {
-	if useNEON {
-		softmaxNEON(dst, x)
-		return
-	}
-	softmaxGeneric(dst, x)
-}
+func expSIMD(dst, x []float32)                          { expNEON(dst, x) }
+func siluSIMD(dst, x []float32)                         { siluNEON(dst, x) }
+func siluGradSIMD(dst, x []float32)                     { siluGradNEON(dst, x) }
+func swigluSIMD(dst, gate, up []float32)                { swigluNEON(dst, gate, up) }
+func swigluGradSIMD(dgate, dup, dy, gate, up []float32) { swigluGradNEON(dgate, dup, dy, gate, up) }
+func rmsnormSIMD(dst, x []float32, eps float32) float32 { return rmsnormNEON(dst, x, eps) }
+func softmaxSIMD(dst, x []float32)                      { softmaxNEON(dst, x) }
 
 // The NEON kernels (row_arm64.s). Lengths are checked in Go before the call
 // (all slices as long as the first one; rmsnorm and softmax get at least one

@@ -2,12 +2,10 @@
 
 package asm
 
-// transpose hands full 4×4 blocks to transpose4NEON (transpose_arm64.s).
-func transpose(dst []float32, ldd int, src []float32, lds int, r, c int) {
-	if !useNEON {
-		transposeGeneric(dst, ldd, src, lds, r, c)
-		return
-	}
+// transposeSIMD is transpose's SIMD version for the shared dispatch
+// (impl_simd.go): it hands full 4×4 blocks to transpose4NEON
+// (transpose_arm64.s).
+func transposeSIMD(dst []float32, ldd int, src []float32, lds int, r, c int) {
 	transposeBlocked(dst, ldd, src, lds, r, c, 4, transpose4NEON)
 }
 

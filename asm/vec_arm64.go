@@ -2,58 +2,16 @@
 
 package asm
 
-func dot(x, y []float32) float32 {
-	if useNEON {
-		return dotNEON(x, y)
-	}
-	return dotGeneric(x, y)
-}
+// The SIMD versions of the vector primitives for the shared dispatch
+// (impl_simd.go): the NEON kernels declared below.
 
-func axpy(alpha float32, x, y []float32) {
-	if useNEON {
-		axpyNEON(alpha, x, y)
-		return
-	}
-	axpyGeneric(alpha, x, y)
-}
-
-func scale(dst []float32, alpha float32, x []float32) {
-	if useNEON {
-		scaleNEON(dst, alpha, x)
-		return
-	}
-	scaleGeneric(dst, alpha, x)
-}
-
-func add(dst, x, y []float32) {
-	if useNEON {
-		addNEON(dst, x, y)
-		return
-	}
-	addGeneric(dst, x, y)
-}
-
-func mul(dst, x, y []float32) {
-	if useNEON {
-		mulNEON(dst, x, y)
-		return
-	}
-	mulGeneric(dst, x, y)
-}
-
-func sum(x []float32) float32 {
-	if useNEON {
-		return sumNEON(x)
-	}
-	return sumGeneric(x)
-}
-
-func max32(x []float32) float32 {
-	if useNEON {
-		return maxNEON(x)
-	}
-	return maxGeneric(x)
-}
+func dotSIMD(x, y []float32) float32                      { return dotNEON(x, y) }
+func axpySIMD(alpha float32, x, y []float32)              { axpyNEON(alpha, x, y) }
+func scaleSIMD(dst []float32, alpha float32, x []float32) { scaleNEON(dst, alpha, x) }
+func addSIMD(dst, x, y []float32)                         { addNEON(dst, x, y) }
+func mulSIMD(dst, x, y []float32)                         { mulNEON(dst, x, y) }
+func sumSIMD(x []float32) float32                         { return sumNEON(x) }
+func maxSIMD(x []float32) float32                         { return maxNEON(x) }
 
 // The NEON kernels (vec_arm64.s). Lengths are checked in Go before the call:
 // every kernel walks len of its first slice argument.
