@@ -24,7 +24,7 @@ import (
 // tensorDigest) of that binary's uninterrupted 30-step run of the same
 // config, on its avx2+fma kernels.
 var v1Runs = []struct {
-	dir, mode          string
+	dir, mode            string
 	wantModel, wantState string
 }{
 	{"v1-arith-carry", "carry", // attention, RoPE, AdamW, EMA
