@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,4 +171,38 @@ func TestTrainInterrupted(t *testing.T) {
 	ck, err := trm.LoadCheckpoint(train.Run{Dir: dir}.ModelPath())
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), ck.Step)
+}
+
+// TestTrainRefusesExistingRun: train --run on a folder holding a run neither
+// resumes nor overwrites it silently.
+func TestTrainRefusesExistingRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := trmRun(tinyTrainArgs(dir, "2")...)
+	require.Equal(t, 0, code, errOut)
+	state := train.Run{Dir: dir}.StatePath()
+	before, err := os.ReadFile(state)
+	require.NoError(t, err)
+
+	code, _, errOut = trmRun(tinyTrainArgs(dir, "2")...)
+	require.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "--run "+dir+" already holds a run: continue it with --resume, or start over with --force")
+	after, err := os.ReadFile(state)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+
+	code, _, errOut = trmRun(append(tinyTrainArgs(dir, "2"), "--resume", "--force")...)
+	require.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "--resume and --force exclude each other")
+
+	code, _, errOut = trmRun(append(tinyTrainArgs(dir, "3"), "--force")...)
+	require.Equal(t, 0, code, errOut)
+	logged, err := train.ReadMetrics(train.Run{Dir: dir}.MetricsPath())
+	require.NoError(t, err)
+	var got []string
+	for _, m := range logged {
+		got = append(got, fmt.Sprintf("%s %d", m.Split, m.Step))
+	}
+	// The forced run's own lines only: step 2 (log interval 2), the last
+	// step and its evaluation; not the old run's "train 2", "test 2".
+	assert.Equal(t, []string{"train 2", "train 3", "test 3"}, got)
 }

@@ -26,6 +26,7 @@ type trainFlags struct {
 	configFile  string
 	run         string
 	resume      bool
+	force       bool
 	steps       int
 	batch       int
 	lr          float64
@@ -54,7 +55,8 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 	fs.StringVar(&f.configFile, "config", "", "JSON `file` of config fields applied over the preset")
 	fs.StringVar(&f.run, "run", "", "run `folder` (default runs/<preset>)")
 	fs.StringVar(&f.run, "out", "", "the same as --run")
-	fs.BoolVar(&f.resume, "resume", false, "continue the run saved in --run")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run saved in --run (from its last save; a crash loses at most the steps since)")
+	fs.BoolVar(&f.force, "force", false, "start a new run in a --run folder that holds one, deleting its files")
 	fs.IntVar(&f.steps, "steps", 0, "optimizer steps of the run (config train_steps)")
 	fs.IntVar(&f.batch, "batch", 0, "samples per optimizer step (config global_batch_size)")
 	fs.Float64Var(&f.lr, "lr", 0, "peak learning rate (config lr)")
@@ -77,6 +79,12 @@ func parseTrainFlags(e env, args []string) (*trainFlags, error) {
 	}
 	if f.evalN < 0 {
 		return nil, usagef("--eval-n %d, want ≥ 0", f.evalN)
+	}
+	if f.resume && f.force {
+		return nil, usagef("--resume and --force exclude each other: continue the run, or start over")
+	}
+	if !f.resume && !f.force && !f.printConfig && (train.Run{Dir: f.run}).Exists() {
+		return nil, usagef("--run %s already holds a run: continue it with --resume, or start over with --force (deletes its model, train state and metrics)", f.run)
 	}
 	if f.resume {
 		for _, name := range []string{"preset", "config", "task", "digits", "opt", "batch", "lr", "seed"} {
@@ -339,7 +347,7 @@ func trainModel(ctx context.Context, e env, f *trainFlags, cfg trm.Config) error
 		cfg.HaltMaxSteps, cfg.ParamCount(), cfg.TrainSteps, cfg.BatchSize, f.run)
 	start := time.Now()
 	res, err := train.Train(ctx, cfg, train.TrainOptions{
-		Mode: mode, Dir: f.run, Resume: f.resume, EvalExamples: f.evalN,
+		Mode: mode, Dir: f.run, Resume: f.resume, Force: f.force, EvalExamples: f.evalN,
 		Out: e.stderr, Progress: isTerminal(e.stderr),
 	})
 	stopped := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)

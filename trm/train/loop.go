@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
+	"math"
 
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/infer"
@@ -22,9 +22,15 @@ type TrainOptions struct {
 	// on disk.
 	Dir string
 	// Resume continues the run saved in Dir, bit-identically to a run that
-	// was never stopped. The config must equal the saved one except for
-	// train_steps and the log/eval/checkpoint intervals.
+	// was never stopped, from the last save (a crash during a save loses at
+	// most that save; see Run). The config must equal the saved one except
+	// for train_steps and the log/eval/checkpoint intervals. Lines of
+	// metrics.jsonl logged after the last save are dropped: the resumed run
+	// logs those steps again.
 	Resume bool
+	// Force starts a new run in a Dir that already holds one, deleting its
+	// files; without it (and without Resume) such a Dir is an error.
+	Force bool
 	// EvalExamples is the number of test examples of each periodic
 	// evaluation (0: infer.DefaultEvalExamples).
 	EvalExamples int
@@ -63,25 +69,34 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 		tr  *Trainer
 		err error
 	)
-	if opts.Resume {
-		if opts.Dir == "" {
-			return nil, errors.New("train: resume needs a run folder")
+	run := Run{Dir: opts.Dir}
+	switch {
+	case opts.Resume && opts.Dir == "":
+		return nil, errors.New("train: resume needs a run folder")
+	case opts.Resume:
+		if err := run.Clean(); err != nil {
+			return nil, err
 		}
-		tr, err = ResumeTrainer(opts.Dir, cfg, opts.Mode)
-	} else {
+		if tr, err = ResumeTrainer(opts.Dir, cfg, opts.Mode); err == nil {
+			err = TruncateMetrics(run.MetricsPath(), tr.step)
+		}
+	case opts.Dir != "" && run.Exists() && !opts.Force:
+		return nil, fmt.Errorf("train: %s already holds a run: resume it, choose another folder, or force a new run over it (its files are deleted)", opts.Dir)
+	default:
 		tr, err = NewTrainer(cfg, opts.Mode)
 		if err == nil && opts.Dir != "" {
-			err = Run{Dir: opts.Dir}.Create(cfg)
+			if err = run.Clear(); err == nil {
+				err = run.Create(cfg)
+			}
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	res := &TrainResult{Trainer: tr}
-	start := time.Now()
 	var logger *MetricsLogger
 	if opts.Dir != "" || opts.Out != nil {
-		mo := MetricsOptions{Out: opts.Out, Progress: opts.Progress, TotalSteps: int64(cfg.TrainSteps), StartStep: tr.step}
+		mo := MetricsOptions{Out: opts.Out, Progress: opts.Progress, TotalSteps: int64(cfg.TrainSteps), StartStep: tr.step, Elapsed: tr.Elapsed()}
 		if opts.Dir != "" {
 			mo.Path = Run{Dir: opts.Dir}.MetricsPath()
 		}
@@ -89,6 +104,9 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 			return nil, err
 		}
 		defer logger.Close()
+		if tr.Recovered != "" {
+			logger.Printf("recovered: %s", tr.Recovered)
+		}
 	}
 	logStats := func(s TrainStats) error {
 		if logger == nil {
@@ -113,7 +131,7 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 			extra[fmt.Sprintf("exact_acc_step%02d", i+1)] = c.ExactAcc()
 		}
 		_, err := logger.Log(StepMetrics{
-			Step: step, Split: string(task.SplitTest), TokenAcc: r.Full.TokenAcc(), ExactAcc: r.Full.ExactAcc(),
+			Step: step, Split: string(task.SplitTest), Loss: math.NaN(), TokenAcc: r.Full.TokenAcc(), ExactAcc: r.Full.ExactAcc(),
 			HaltSteps: r.MeanSteps, Extra: extra,
 		})
 		return err
@@ -140,7 +158,7 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 		}
 		last := tr.step == int64(cfg.TrainSteps)
 		if tr.step%int64(cfg.LogInterval) == 0 || last {
-			res.Last = tr.Stats(time.Since(start))
+			res.Last = tr.Stats(tr.Elapsed())
 			if opts.Log != nil {
 				opts.Log(res.Last)
 			}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trm-go/trm/internal/atomicfile"
 	"github.com/trm-go/trm/trm/task"
 )
 
@@ -159,6 +162,9 @@ type MetricsOptions struct {
 	// TotalSteps is the step the run ends at (for the bar and the ETA);
 	// StartStep the step it starts from (non-zero when resuming).
 	TotalSteps, StartStep int64
+	// Elapsed is the wall time earlier segments of a resumed run took:
+	// elapsed_s counts from the run's start, not this segment's.
+	Elapsed time.Duration
 	// Now is the clock; nil means time.Now (tests pass a fake one).
 	Now func() time.Time
 }
@@ -171,7 +177,8 @@ type MetricsLogger struct {
 	opts        MetricsOptions
 	file        *os.File
 	log         *slog.Logger
-	start       time.Time
+	start       time.Time // the run's start (earlier segments included)
+	segStart    time.Time // this segment's start, for the ETA
 	lastTime    time.Time
 	lastSamples int64
 	barShown    bool
@@ -183,8 +190,9 @@ func NewMetricsLogger(opts MetricsOptions) (*MetricsLogger, error) {
 		opts.Now = time.Now
 	}
 	l := &MetricsLogger{opts: opts}
-	l.start = opts.Now()
-	l.lastTime = l.start
+	l.segStart = opts.Now()
+	l.start = l.segStart.Add(-opts.Elapsed)
+	l.lastTime = l.segStart
 	if opts.Path != "" {
 		f, err := os.OpenFile(opts.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
@@ -285,8 +293,10 @@ func (l *MetricsLogger) attrs(m StepMetrics) []any {
 	if l.opts.TotalSteps > 0 {
 		a = append(a, "of", l.opts.TotalSteps)
 	}
-	a = append(a, "loss", round4(m.Loss), "token_acc", round4(m.TokenAcc), "exact_acc", round4(m.ExactAcc),
-		"halt_steps", round4(m.HaltSteps))
+	if m.Split == string(task.SplitTrain) {
+		a = append(a, "loss", round4(m.Loss))
+	}
+	a = append(a, "token_acc", round4(m.TokenAcc), "exact_acc", round4(m.ExactAcc), "halt_steps", round4(m.HaltSteps))
 	if m.Split == string(task.SplitTrain) {
 		a = append(a, "lr", m.LR, "samples_per_sec", math.Round(m.SamplesPerSec))
 		if eta, ok := l.eta(m); ok {
@@ -297,8 +307,12 @@ func (l *MetricsLogger) attrs(m StepMetrics) []any {
 }
 
 func (l *MetricsLogger) summary(m StepMetrics) string {
-	return fmt.Sprintf("%s step %d: loss %.4f, token %.2f%%, exact %.2f%%, halt steps %.2f",
-		m.Split, m.Step, m.Loss, 100*m.TokenAcc, 100*m.ExactAcc, m.HaltSteps)
+	loss := ""
+	if m.Split == string(task.SplitTrain) {
+		loss = fmt.Sprintf(" loss %.4f,", m.Loss)
+	}
+	return fmt.Sprintf("%s step %d:%s token %.2f%%, exact %.2f%%, halt steps %.2f",
+		m.Split, m.Step, loss, 100*m.TokenAcc, 100*m.ExactAcc, m.HaltSteps)
 }
 
 // bar renders "step 450/1000 [=====>    ]  45% loss 0.1234 tok 98.1% exact
@@ -326,14 +340,15 @@ func (l *MetricsLogger) bar(m StepMetrics) string {
 	return b.String()
 }
 
-// eta extrapolates the time left from the pace since the start.
+// eta extrapolates the time left from the pace since this segment started.
 func (l *MetricsLogger) eta(m StepMetrics) (time.Duration, bool) {
 	done := m.Step - l.opts.StartStep
 	left := l.opts.TotalSteps - m.Step
-	if l.opts.TotalSteps <= 0 || done <= 0 || left < 0 || m.Elapsed <= 0 {
+	spent := m.Elapsed - l.opts.Elapsed.Seconds()
+	if l.opts.TotalSteps <= 0 || done <= 0 || left < 0 || spent <= 0 {
 		return 0, false
 	}
-	sec := m.Elapsed / float64(done) * float64(left)
+	sec := spent / float64(done) * float64(left)
 	return time.Duration(sec * float64(time.Second)).Round(time.Second), true
 }
 
@@ -364,4 +379,36 @@ func ReadMetrics(path string) ([]StepMetrics, error) {
 		return nil, fmt.Errorf("metrics %q: %w", path, err)
 	}
 	return out, nil
+}
+
+// TruncateMetrics drops from a metrics.jsonl file every line after the
+// given step, and a torn last line, so that a run resumed from that step
+// logs its later steps once: lines are kept while their step is ≤ step.
+// It rewrites the file atomically, and only when something is dropped. A
+// missing file is not an error.
+func TruncateMetrics(path string, step int64) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	keep := 0
+	for rest := data; len(rest) > 0; {
+		line, tail, complete := bytes.Cut(rest, []byte{'\n'})
+		var m StepMetrics
+		if !complete || json.Unmarshal(line, &m) != nil || m.Step > step {
+			break
+		}
+		keep = len(data) - len(tail)
+		rest = tail
+	}
+	if keep == len(data) {
+		return nil
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(data[:keep])
+		return err
+	})
 }

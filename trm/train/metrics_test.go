@@ -62,7 +62,7 @@ func TestMetricsFileAndLogLines(t *testing.T) {
 	// Not a terminal: slog text lines.
 	text := out.String()
 	assert.Contains(t, text, "msg=train step=10 of=100 loss=1.5 token_acc=0.5 exact_acc=0.25 halt_steps=3 lr=0.0001 samples_per_sec=320 eta=18s")
-	assert.Contains(t, text, "msg=test step=20")
+	assert.Contains(t, text, "msg=test step=20 of=100 token_acc=0 exact_acc=0.9 halt_steps=0\n", "an evaluation has no loss to show")
 	assert.Contains(t, text, `msg="saved checkpoint at step 20"`)
 	assert.NotContains(t, text, "\r")
 
@@ -89,7 +89,7 @@ func TestMetricsProgressBar(t *testing.T) {
 	out.Reset()
 	_, err = l.Log(StepMetrics{Step: 300, Split: "test", ExactAcc: 0.5})
 	require.NoError(t, err)
-	assert.Equal(t, "\r\x1b[Ktest step 300: loss 0.0000, token 0.00%, exact 50.00%, halt steps 0.00\n", out.String(),
+	assert.Equal(t, "\r\x1b[Ktest step 300: token 0.00%, exact 50.00%, halt steps 0.00\n", out.String(),
 		"an evaluation is printed on its own line, the bar erased first")
 
 	out.Reset()
@@ -110,4 +110,35 @@ func TestReadMetricsErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `unknown field "stp"`)
 	_, err = NewMetricsLogger(MetricsOptions{Path: filepath.Join(path, "sub", "x")})
 	assert.Error(t, err)
+}
+
+func TestTruncateMetrics(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	lines := []string{
+		`{"step":1,"split":"train","loss":1,"samples":8}`,
+		`{"step":2,"split":"train","loss":1,"samples":16}`,
+		`{"step":2,"split":"test","loss":null,"exact_acc":0.5,"samples":0}`,
+		`{"step":3,"split":"train","loss":1,"samples":24}`,
+	}
+	write := func(s string) {
+		require.NoError(t, os.WriteFile(path, []byte(s), 0o644))
+	}
+	read := func() string {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		return string(b)
+	}
+	all := strings.Join(lines, "\n") + "\n"
+	write(all)
+	require.NoError(t, TruncateMetrics(path, 2))
+	assert.Equal(t, strings.Join(lines[:3], "\n")+"\n", read(), "lines after step 2 dropped, the step-2 evaluation kept")
+	require.NoError(t, TruncateMetrics(path, 5))
+	assert.Equal(t, strings.Join(lines[:3], "\n")+"\n", read(), "nothing to drop")
+
+	write(all + `{"step":4,"split":"tr`) // torn by a crash
+	require.NoError(t, TruncateMetrics(path, 9))
+	assert.Equal(t, all, read())
+	require.NoError(t, TruncateMetrics(path, 0))
+	assert.Equal(t, "", read())
+	require.NoError(t, TruncateMetrics(filepath.Join(t.TempDir(), "none.jsonl"), 3))
 }

@@ -1,6 +1,9 @@
 package train
 
 import (
+	"errors"
+	"io/fs"
+
 	"github.com/trm-go/trm/internal/atomicfile"
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/safetensors"
@@ -118,9 +121,14 @@ func LoadTrainState(path string) (*TrainState, error) {
 // Run is a training run's folder:
 //
 //	<dir>/config.json             the config (written at start)
+//	<dir>/train_state.safetensors the state to resume from: the commit record of the last save
 //	<dir>/model.safetensors       the latest checkpoint (EMA weights when EMA is on)
-//	<dir>/train_state.safetensors the state to resume from, same step as the model
 //	<dir>/metrics.jsonl           one JSON line per logged step (see MetricsLogger)
+//
+// Every file is written atomically (temporary file, fsync, rename). The
+// training state holds everything a resume needs, the model's fixed
+// tensors included, so the model file can always be rebuilt from it: a
+// crash at any moment leaves a folder that resumes (see Save and Resume).
 type Run struct{ Dir string }
 
 // ConfigPath returns <dir>/config.json.
@@ -135,6 +143,43 @@ func (r Run) StatePath() string { return filepath.Join(r.Dir, "train_state.safet
 // MetricsPath returns <dir>/metrics.jsonl.
 func (r Run) MetricsPath() string { return filepath.Join(r.Dir, "metrics.jsonl") }
 
+// files lists the files of a run, in the order Clear removes them (the
+// commit record first).
+func (r Run) files() []string {
+	return []string{r.StatePath(), r.ModelPath(), r.MetricsPath(), r.ConfigPath()}
+}
+
+// Exists reports whether the folder holds any file of a run.
+func (r Run) Exists() bool {
+	for _, p := range r.files() {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Clear removes the files of a run from the folder (what train --force
+// does before starting over), and the temporary files of interrupted
+// writes; other files are left alone.
+func (r Run) Clear() error {
+	for _, p := range r.files() {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("run: %w", err)
+		}
+	}
+	return r.Clean()
+}
+
+// Clean removes the temporary files that interrupted atomic writes left in
+// the folder.
+func (r Run) Clean() error {
+	if err := atomicfile.RemoveTemps(r.Dir); err != nil {
+		return fmt.Errorf("run %q: %w", r.Dir, err)
+	}
+	return nil
+}
+
 // Create makes the folder (and parents) and writes config.json atomically.
 func (r Run) Create(cfg trm.Config) error {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
@@ -146,9 +191,10 @@ func (r Run) Create(cfg trm.Config) error {
 	})
 }
 
-// Save writes the training state, then the model, each atomically. Both
-// carry the same step; a crash between the two writes leaves steps that
-// differ, which Resume reports instead of resuming from a mix.
+// Save commits a step: first the training state, the commit record (one
+// atomic rename: a crash leaves the previous state or the new one), then
+// the model. A crash between the two leaves the model at an older step;
+// Resume notices and the trainer rewrites it from the state.
 func (r Run) Save(ck *trm.Checkpoint, st *TrainState) error {
 	if ck.Step != st.Step {
 		return fmt.Errorf("run %q: model step %d and train state step %d differ", r.Dir, ck.Step, st.Step)
@@ -159,19 +205,26 @@ func (r Run) Save(ck *trm.Checkpoint, st *TrainState) error {
 	return trm.SaveCheckpoint(r.ModelPath(), ck)
 }
 
-// Resume loads the model and the training state of a run and checks that
-// they are from the same step.
-func (r Run) Resume() (*trm.Checkpoint, *TrainState, error) {
-	ck, err := trm.LoadCheckpoint(r.ModelPath())
+// Resume loads the training state of a run and its model file. ck is nil
+// when the model file is missing, unreadable or at another step than the
+// state and the state holds the fixed tensors to rebuild it (see Save); a
+// state written before states kept them needs the model file of its step.
+func (r Run) Resume() (ck *trm.Checkpoint, st *TrainState, err error) {
+	st, err = LoadTrainState(r.StatePath())
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := LoadTrainState(r.StatePath())
-	if err != nil {
-		return nil, nil, err
+	ck, ckErr := trm.LoadCheckpoint(r.ModelPath())
+	if ckErr == nil && ck.Step != st.Step {
+		ckErr = fmt.Errorf("run %q: model is at step %d but train state at step %d (interrupted save?)", r.Dir, ck.Step, st.Step)
 	}
-	if ck.Step != st.Step {
-		return nil, nil, fmt.Errorf("run %q: model is at step %d but train state at step %d (interrupted save?)", r.Dir, ck.Step, st.Step)
+	if ckErr == nil {
+		return ck, st, nil
 	}
-	return ck, st, nil
+	for name := range st.F32 {
+		if strings.HasPrefix(name, stFixed) {
+			return nil, st, nil // the state rebuilds the model
+		}
+	}
+	return nil, nil, ckErr
 }

@@ -2,6 +2,8 @@ package train
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/trm-go/trm/nn"
 	"github.com/trm-go/trm/trm"
@@ -11,6 +13,7 @@ import (
 // Names of the training-state entries.
 const (
 	stParams   = "params/" // raw (non-EMA) weights
+	stFixed    = "fixed/"  // y_init, z_init: with them the state alone rebuilds the model
 	stDense    = "dense/"  // dense optimizer tensors (m/…, v/…)
 	stEMA      = "ema/"    // EMA tensors are named ema/<param> by nn
 	stCarryY   = "carry.y" // [B, L+P, D]
@@ -21,6 +24,7 @@ const (
 	stScalars  = "scalars" // data position, optimizer steps, EMA step, RNG state
 	stMode     = "mode"
 	stConfig   = "config"
+	stElapsed  = "elapsed_s" // wall time of the run at the save, set by Trainer.Save
 	nStScalars = 5
 )
 
@@ -35,6 +39,9 @@ func (tr *Trainer) State() *TrainState {
 	}
 	for _, p := range tr.Model.TrainedParams() {
 		st.F32[stParams+p.Name] = append([]float32(nil), p.Value.Data...)
+	}
+	for _, p := range []*nn.Param{tr.Model.YInit, tr.Model.ZInit} {
+		st.F32[stFixed+p.Name] = append([]float32(nil), p.Value.Data...)
 	}
 	ds := tr.dense.State()
 	for k, v := range ds.Tensors {
@@ -77,9 +84,20 @@ func (tr *Trainer) restore(ck *trm.Checkpoint, st *TrainState) error {
 	}
 	f32 := func(name string, n int) ([]float32, error) { return entry(st.F32, name, n) }
 	i64 := func(name string, n int) ([]int64, error) { return entry(st.I64, name, n) }
-	// Fixed tensors (y_init, z_init) come from the checkpoint; trained ones
-	// from the raw weights of the state.
-	if err := tr.Model.Load(ck); err != nil {
+	// Fixed tensors (y_init, z_init) come from the state, or, in states
+	// written before it kept them, from the checkpoint of the same step;
+	// trained ones from the raw weights of the state.
+	if _, ok := st.F32[stFixed+tr.Model.YInit.Name]; ok {
+		for _, p := range []*nn.Param{tr.Model.YInit, tr.Model.ZInit} {
+			v, err := f32(stFixed+p.Name, len(p.Value.Data))
+			if err != nil {
+				return err
+			}
+			copy(p.Value.Data, v)
+		}
+	} else if ck == nil {
+		return fail("no y_init/z_init, and no model file of step %d to take them from", st.Step)
+	} else if err := tr.Model.Load(ck); err != nil {
 		return err
 	}
 	for _, p := range tr.Model.TrainedParams() {
@@ -162,11 +180,17 @@ func (tr *Trainer) restore(ck *trm.Checkpoint, st *TrainState) error {
 	return nil
 }
 
-// Save writes the checkpoint (EMA weights) and the training state into the
-// run folder dir, atomically.
+// Save commits the checkpoint (EMA weights) and the training state into the
+// run folder dir (see Run.Save), with the run's wall time so far.
 func (tr *Trainer) Save(dir string) error {
-	return Run{Dir: dir}.Save(tr.Checkpoint(), tr.State())
+	st := tr.State()
+	st.Meta[stElapsed] = strconv.FormatFloat(tr.Elapsed().Seconds(), 'f', 3, 64)
+	return Run{Dir: dir}.Save(tr.Checkpoint(), st)
 }
+
+// Elapsed returns the wall time the run has trained, over all its resumed
+// segments.
+func (tr *Trainer) Elapsed() time.Duration { return time.Since(tr.started) }
 
 // resumable reports whether a saved config may be continued with cfg: they
 // must agree on everything but the run length and the intervals.
@@ -183,12 +207,20 @@ func resumable(saved, cfg trm.Config) error {
 
 // ResumeTrainer rebuilds the trainer of the run saved in dir, continuing
 // with cfg (equal to the saved config but for train_steps and intervals).
+// When a crash left the model file at another step than the training state
+// (see Run.Save), it rewrites the model from the state and says so in
+// Recovered.
 func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error) {
-	ck, st, err := Run{Dir: dir}.Resume()
+	run := Run{Dir: dir}
+	ck, st, err := run.Resume()
 	if err != nil {
 		return nil, err
 	}
-	if err := resumable(ck.Config, cfg); err != nil {
+	saved, err := trm.DecodeConfig([]byte(st.Meta[stConfig]), trm.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("resume: train state %q: %w", run.StatePath(), err)
+	}
+	if err := resumable(saved, cfg); err != nil {
 		return nil, err
 	}
 	if mode == "" {
@@ -200,6 +232,20 @@ func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error)
 	}
 	if err := tr.restore(ck, st); err != nil {
 		return nil, err
+	}
+	if e, ok := st.Meta[stElapsed]; ok {
+		secs, err := strconv.ParseFloat(e, 64)
+		if err != nil || !(secs >= 0) {
+			return nil, fmt.Errorf("resume: train state %q: %s %q, want seconds ≥ 0", run.StatePath(), stElapsed, e)
+		}
+		tr.started = time.Now().Add(-time.Duration(secs * float64(time.Second)))
+	}
+	if ck == nil {
+		if err := trm.SaveCheckpoint(run.ModelPath(), tr.Checkpoint()); err != nil {
+			return nil, err
+		}
+		tr.Recovered = fmt.Sprintf("%s was not at step %d (a save was interrupted); rewrote it from %s",
+			run.ModelPath(), st.Step, run.StatePath())
 	}
 	return tr, nil
 }

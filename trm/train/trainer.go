@@ -82,6 +82,9 @@ type Trainer struct {
 	Cfg trm.Config
 	// Mode is the supervision schedule.
 	Mode TrainMode
+	// Recovered, set by ResumeTrainer, says what it repaired in the run
+	// folder after an interrupted save ("" when nothing).
+	Recovered string
 
 	dense  nn.Optimizer // AdamATan2 or AdamW on DenseParams
 	sparse *nn.SignSGD  // the puzzle embedding, or nil
@@ -102,6 +105,7 @@ type Trainer struct {
 	pids    []int32        // [B]
 	weights []float32      // per-slot loss weights (explicit mode)
 	acc     statsAcc
+	started time.Time // when the run started, moved back by the time of earlier segments
 }
 
 // statsAcc accumulates metrics between log lines.
@@ -160,6 +164,7 @@ func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
 	tr.pids = make([]int32, B)
 	tr.weights = make([]float32, B)
 	tr.acc.start = time.Now()
+	tr.started = tr.acc.start
 	return tr, nil
 }
 
