@@ -3,7 +3,10 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,7 +37,7 @@ func BenchmarkGemm(b *testing.B) {
 	} {
 		b.Run(s.String(), func(b *testing.B) {
 			call := s.operands()
-			for _, w := range []int{1, 2} {
+			for _, w := range benchWorkers(b) {
 				b.Run(fmt.Sprintf("t%d", w), func(b *testing.B) {
 					gemmSetWorkers(b, w)
 					b.ReportAllocs()
@@ -46,6 +49,25 @@ func BenchmarkGemm(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchWorkers lists the worker counts BenchmarkGemm runs: 1 and 2 (the
+// project's 2-core machines), or those of TRM_BENCH_WORKERS, e.g.
+// "1,2,4,8,16" on a bigger machine.
+func benchWorkers(b *testing.B) []int {
+	env := os.Getenv("TRM_BENCH_WORKERS")
+	if env == "" {
+		return []int{1, 2}
+	}
+	var ws []int
+	for _, f := range strings.Split(env, ",") {
+		w, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || w < 1 {
+			b.Fatalf("TRM_BENCH_WORKERS=%q: want worker counts ≥ 1 separated by commas", env)
+		}
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 // gemmBenchShape is a benchmarked GEMM: C (m×n) = op(A)·op(B), op(A) m×k,
