@@ -3,6 +3,7 @@ package trm
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -33,9 +34,11 @@ const (
 )
 
 // Check verifies the checkpoint against its config: a valid ModelConfig,
-// and exactly the tensors of TensorSpecs with their sizes. Errors name the
-// tensor and both shapes. The training fields are a record of how the
-// weights were trained and are not checked here.
+// exactly the tensors of TensorSpecs with their sizes, and every value
+// finite (a NaN or ±Inf weight, the mark of a diverged run, would turn
+// every answer into garbage). Errors name the tensor and both shapes, or
+// the first value that is not finite and its index. The training fields
+// are a record of how the weights were trained and are not checked here.
 func (ck *Checkpoint) Check() error {
 	if err := ck.Config.ModelConfig.Validate(); err != nil {
 		return err
@@ -48,10 +51,23 @@ func (ck *Checkpoint) Check() error {
 			errs = append(errs, fmt.Errorf("tensor %q is missing, config wants shape %v", s.Name, s.Shape))
 		} else if len(t) != s.Size() {
 			errs = append(errs, fmt.Errorf("tensor %q has %d values, config wants shape %v (%d)", s.Name, len(t), s.Shape, s.Size()))
+		} else if err := checkFinite(s.Name, t); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	errs = append(errs, extraNames(want, ck.Tensors)...)
 	return errors.Join(errs...)
+}
+
+// checkFinite returns an error naming tensor name and the index of its
+// first NaN or ±Inf value, or nil when every value is finite.
+func checkFinite(name string, v []float32) error {
+	for i, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("tensor %q holds %v at index %d, want finite weights", name, f, i)
+		}
+	}
+	return nil
 }
 
 func extraNames[T any](want []TensorSpec, have map[string]T) []error {
@@ -76,7 +92,9 @@ func extraNames[T any](want []TensorSpec, have map[string]T) []error {
 // SaveCheckpoint writes ck to path atomically as safetensors, every tensor
 // as F32 with its TensorSpecs shape, the config as JSON under metadata
 // "config", "format" = CheckpointFormat and "step". It refuses (without
-// touching path) a checkpoint that does not match its config.
+// touching path) a checkpoint that does not pass Check: one that does not
+// match its config or holds a NaN or ±Inf weight, so that a diverged run
+// never overwrites a good model.
 func SaveCheckpoint(path string, ck *Checkpoint) error {
 	if err := ck.Check(); err != nil {
 		return fmt.Errorf("checkpoint %q: %w", path, err)
@@ -101,7 +119,8 @@ func SaveCheckpoint(path string, ck *Checkpoint) error {
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint and checks it
 // against its config: format, a valid model config, no missing or extra tensor,
-// each F32 with the shape the config wants.
+// each F32 with the shape the config wants and only finite values (the
+// first NaN or ±Inf of a tensor is reported with its index).
 func LoadCheckpoint(path string) (*Checkpoint, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -162,6 +181,10 @@ func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
 			v, err := t.Float32s()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("tensor %q: %w", s.Name, err))
+				continue
+			}
+			if err := checkFinite(s.Name, v); err != nil {
+				errs = append(errs, err)
 				continue
 			}
 			ck.Tensors[s.Name] = v

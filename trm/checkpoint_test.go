@@ -176,6 +176,15 @@ func TestLoadCheckpointRejects(t *testing.T) {
 			m["config"] = string(c.MarshalIndent())
 		}, nil, "config: hidden_size 64 is not divisible by num_heads 3"},
 		"bad step": {func(m map[string]string) { m["step"] = "-1" }, nil, `step "-1", want a whole number ≥ 0`},
+		"NaN weight": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.lm_head.weight"] = safetensors.FromFloat32([]int{12, 64}, withValue(12*64, 17, float32(math.NaN())))
+		}, `tensor "inner.lm_head.weight" holds NaN at index 17, want finite weights`},
+		"+Inf weight": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.q_head.bias"] = safetensors.FromFloat32([]int{2}, withValue(2, 1, float32(math.Inf(1))))
+		}, `tensor "inner.q_head.bias" holds +Inf at index 1, want finite weights`},
+		"-Inf weight": {nil, func(m map[string]safetensors.Tensor) {
+			m["inner.L_init"] = safetensors.FromFloat32([]int{64}, withValue(64, 0, float32(math.Inf(-1))))
+		}, `tensor "inner.L_init" holds -Inf at index 0, want finite weights`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -206,4 +215,66 @@ func TestLoadCheckpointRejects(t *testing.T) {
 	assert.Contains(t, err.Error(), path)
 	_, err = trm.LoadCheckpoint(filepath.Join(dir, "absent.safetensors"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// withValue returns n zeros with v at index i.
+func withValue(n, i int, v float32) []float32 {
+	s := make([]float32, n)
+	s[i] = v
+	return s
+}
+
+// TestCheckpointNonFinite: a NaN or ±Inf weight is refused on saving (a
+// diverged run never writes it, nor overwrites a good file) and on loading
+// (a file written some other way), naming the tensor and the index of its
+// first bad value.
+func TestCheckpointNonFinite(t *testing.T) {
+	cfg := train.DefaultConfig()
+	for _, c := range []struct {
+		name string
+		v    float32
+		want string
+	}{
+		{"inner.lm_head.weight", float32(math.NaN()), "NaN"},
+		{"inner.q_head.bias", float32(math.Inf(1)), "+Inf"},
+		{"inner.H_init", float32(math.Inf(-1)), "-Inf"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "m.safetensors")
+			good := trmtest.FakeCheckpoint(cfg, 1)
+			require.NoError(t, trm.SaveCheckpoint(path, good))
+			before, err := os.ReadFile(path)
+			require.NoError(t, err)
+
+			bad := trmtest.FakeCheckpoint(cfg, 2)
+			v := bad.Tensors[c.name]
+			v[1], v[len(v)-1] = c.v, c.v // the first is reported
+			wantMsg := `tensor "` + c.name + `" holds ` + c.want + ` at index 1, want finite weights`
+			err = trm.SaveCheckpoint(path, bad)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `checkpoint "`+path+`": `+wantMsg)
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "the good file is left alone")
+			assert.ErrorContains(t, bad.Check(), wantMsg)
+			m, err := trm.NewModel(cfg.ModelConfig, 0)
+			require.NoError(t, err)
+			assert.ErrorContains(t, m.Load(bad), wantMsg)
+
+			// Written behind SaveCheckpoint's back: refused on loading.
+			raw := map[string]safetensors.Tensor{}
+			for _, s := range cfg.TensorSpecs() {
+				raw[s.Name] = safetensors.FromFloat32(s.Shape, bad.Tensors[s.Name])
+			}
+			writeRaw(t, path, map[string]string{"format": trm.CheckpointFormat, "config": string(cfg.MarshalIndent())}, raw)
+			_, err = trm.LoadCheckpoint(path)
+			require.Error(t, err)
+			assert.Equal(t, `checkpoint "`+path+`": `+wantMsg, err.Error())
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			_, err = trm.DecodeCheckpoint(data, "x")
+			assert.EqualError(t, err, `checkpoint "x": `+wantMsg)
+		})
+	}
 }

@@ -27,7 +27,12 @@ func parseEvalFlags(e env, args []string) (*evalFlags, error) {
 			"steps (as the published numbers) and with early exit, and the mean steps to\n"+
 			"halt. The examples come from the task's split (generated from --seed) or\n"+
 			"from a dataset file written by trm gen (--data). Without --checkpoint the\n"+
-			"model shipped with trm for --task (default: the arith demo) is used.")
+			"model shipped with trm for --task (default: the arith demo) is used.\n"+
+			"\n"+
+			"Exit status: 0 scored; 2 bad flags or a --data file of another task; 1\n"+
+			"failure (a checkpoint or dataset missing, unreadable or corrupt, weights\n"+
+			"that are not finite); 130 interrupted by SIGINT or SIGTERM (after the\n"+
+			"current supervision step).")
 	f.rt.register(fs)
 	f.model.register(fs, "headline result: full (N_sup steps, the official evaluation) or early (stop at q_halt > 0)", "examples")
 	fs.StringVar(&f.data, "data", "", "dataset `file` from trm gen (instead of --split/--seed)")
@@ -122,7 +127,9 @@ func evalModel(ctx context.Context, e env, f *evalFlags) error {
 			return err
 		}
 		if err := d.CheckTask(p.Task); err != nil {
-			return fmt.Errorf("--data %s: %w", f.data, err)
+			// A valid dataset of another task: a bad request (exit 2),
+			// where an unreadable or corrupt file is a failure (exit 1).
+			return inputError{fmt.Sprintf("--data %s: %v", f.data, err)}
 		}
 		opts.Examples = d.Examples
 	}

@@ -13,7 +13,19 @@
 //	infer     answer inputs ("3 + 7") with a checkpoint
 //	help      print this help, or a command's flags (trm help gen)
 //
-// Exit codes: 0 success, 1 failure, 2 bad command line.
+// Exit codes:
+//
+//	0    success
+//	1    failure: the command could not do what was asked (a file missing,
+//	     unreadable or corrupt, a checkpoint whose weights are not finite,
+//	     an I/O error, a training run that diverged)
+//	2    a bad request: a bad command line (unknown command or flag, a bad
+//	     flag value, a checkpoint or dataset that does not fit the task
+//	     flags or the model's task) or input text that the task refuses
+//	     (an argument or a line of standard input of trm infer; the other
+//	     inputs are still answered)
+//	130  interrupted by SIGINT or SIGTERM (commands stop after the current
+//	     step; trm train saves its state first)
 package main
 
 import (
@@ -57,11 +69,12 @@ func init() {
 	}
 }
 
-// Exit codes.
+// Exit codes (see the package documentation).
 const (
 	exitOK      = 0
 	exitFailure = 1
-	exitUsage   = 2
+	// exitUsage is a bad command line or bad input.
+	exitUsage = 2
 	// exitInterrupted is the exit code of a command stopped by SIGINT or
 	// SIGTERM (128 + SIGINT, as shells report it).
 	exitInterrupted = 130
@@ -71,6 +84,12 @@ const (
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// inputError is input that the task refuses, each input already reported
+// on its own line: exit code 2, without the usage hint of a usageError.
+type inputError struct{ msg string }
+
+func (e inputError) Error() string { return e.msg }
 
 // usagef returns a usageError.
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
@@ -118,17 +137,21 @@ func runContext(ctx context.Context, e env, args []string) (code int) {
 	}
 	err := cmd.run(ctx, e, args[1:])
 	var ue usageError
+	var ie inputError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errHelp):
 		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "trm %s: %v\nRun 'trm help %s' for usage.\n", name, err, name)
-		return exitUsage
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		fmt.Fprintf(e.stderr, "trm %s: interrupted\n", name)
 		return exitInterrupted
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "trm %s: %v\nRun 'trm help %s' for usage.\n", name, err, name)
+		return exitUsage
+	case errors.As(err, &ie):
+		fmt.Fprintf(e.stderr, "trm %s: %v\n", name, err)
+		return exitUsage
 	default:
 		fmt.Fprintf(e.stderr, "trm %s: %v\n", name, err)
 		return exitFailure
@@ -154,6 +177,9 @@ func printUsage(w io.Writer) {
 	for _, name := range task.Names() {
 		fmt.Fprintf(w, "  %-8s  %s\n", name, task.Doc(name))
 	}
+	fmt.Fprintf(w, "\nExit status: 0 success; 1 failure (a file missing, unreadable or corrupt, an\n"+
+		"I/O error); 2 bad flags or bad input (text a task refuses, a file that does\n"+
+		"not fit the task); 130 interrupted (SIGINT, SIGTERM).\n")
 	fmt.Fprintf(w, "\nRun 'trm help <command>' for a command's flags.\n")
 }
 

@@ -5,5 +5,9 @@
 //
 // Both run batches without gradients through the model's supervision
 // steps and stop each sample by the halting rule of package trm
-// (trm.ShouldHalt, trm.HaltMode).
+// (trm.ShouldHalt, trm.HaltMode). Both stop with the context's error once
+// it is cancelled (Predictor.PredictContext, Evaluate), looking between
+// supervision steps. Each Prediction says whether its answer is valid, as
+// the task judges it from the input alone (task.CheckAnswer), since user
+// input has no label to compare with.
 package infer

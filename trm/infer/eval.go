@@ -63,7 +63,8 @@ func (r *EvalResult) Score(mode trm.HaltMode) task.Score {
 // accuracy with full N_sup steps and with early exit, mean steps to halt,
 // and the accuracy after each supervision step. It runs without gradients
 // on the model's current weights (use the EMA weights, see
-// train.Trainer.WithEMA). It stops with ctx.Err() when ctx is cancelled.
+// train.Trainer.WithEMA). It stops with ctx.Err() when ctx is cancelled,
+// looking between supervision steps.
 func Evaluate(ctx context.Context, m *trm.Model, t task.Task, opts EvalOptions) (*EvalResult, error) {
 	if err := m.Config.CheckTask(t); err != nil {
 		return nil, err
@@ -89,7 +90,9 @@ func Evaluate(ctx context.Context, m *trm.Model, t task.Task, opts EvalOptions) 
 	if steps <= 0 {
 		steps = m.Config.HaltMaxSteps
 	}
-	res := &EvalResult{Curve: make([]task.Score, steps)}
+	// Curve grows with the steps run, so that a huge Steps costs memory
+	// only for the steps actually run before ctx is cancelled.
+	res := &EvalResult{Curve: make([]task.Score, 0, min(steps, 1024))}
 	run := newRunner(m, bs)
 	var haltSum int64
 	exs := make([]task.Example, 0, bs)
@@ -117,6 +120,9 @@ func Evaluate(ctx context.Context, m *trm.Model, t task.Task, opts EvalOptions) 
 		halted := make([]bool, len(exs))
 		run.run(exs, steps, func(step int, preds []int32, q []float32) bool {
 			L := m.Config.SeqLen
+			if step > len(res.Curve) {
+				res.Curve = append(res.Curve, task.Score{})
+			}
 			for b, ex := range exs {
 				p := preds[b*L : (b+1)*L]
 				res.Curve[step-1].Add(t, ex, p)
@@ -129,8 +135,11 @@ func Evaluate(ctx context.Context, m *trm.Model, t task.Task, opts EvalOptions) 
 					res.Full.Add(t, ex, p)
 				}
 			}
-			return true
+			return ctx.Err() == nil
 		})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	res.MeanSteps = float64(haltSum) / float64(max(res.Early.Examples, 1))
 	return res, nil

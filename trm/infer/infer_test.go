@@ -4,7 +4,11 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+
+	"github.com/trm-go/trm/checkpoints"
+	"github.com/trm-go/trm/trm/task"
 
 	"github.com/trm-go/trm/internal/trmtest"
 	"github.com/trm-go/trm/nn"
@@ -101,4 +105,104 @@ func TestPredictor(t *testing.T) {
 	got5, err := lp.Predict(inputs...)
 	require.NoError(t, err)
 	assert.Equal(t, got, got5)
+}
+
+// stopAfter is a context that reports itself cancelled from its limit+1-th
+// call of Err on: a deterministic cancellation in the middle of a run.
+type stopAfter struct {
+	context.Context
+	calls atomic.Int64
+	limit int64
+}
+
+func (c *stopAfter) Err() error {
+	if c.calls.Add(1) > c.limit {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCancelBetweenSteps: PredictContext and Evaluate look at the context
+// between supervision steps, so a run of a practically endless number of
+// steps still stops soon after cancellation.
+func TestCancelBetweenSteps(t *testing.T) {
+	c := trmtest.TinyConfig(t, nn.VariantMLP)
+	m, err := trm.NewModel(c.ModelConfig, 9)
+	require.NoError(t, err)
+	tk, err := c.NewTask()
+	require.NoError(t, err)
+	p, err := infer.NewPredictor(m)
+	require.NoError(t, err)
+	p.Halt, p.MaxSteps = trm.HaltFull, 1<<40
+
+	for _, limit := range []int64{0, 1, 5, 20} {
+		ctx := &stopAfter{Context: context.Background(), limit: limit}
+		_, err := p.PredictContext(ctx, "3 + 7", "5 + 9")
+		require.ErrorIs(t, err, context.Canceled, "limit %d", limit)
+		assert.LessOrEqual(t, ctx.calls.Load(), limit+2, "no step after the cancellation is seen")
+
+		ctx = &stopAfter{Context: context.Background(), limit: limit}
+		_, err = infer.Evaluate(ctx, m, tk, infer.EvalOptions{N: 10, BatchSize: 4, Steps: 1 << 40})
+		require.ErrorIs(t, err, context.Canceled, "limit %d", limit)
+	}
+
+	// A context that is never cancelled changes nothing.
+	p.MaxSteps = 0
+	want, err := p.Predict("3 + 7", "5 + 9")
+	require.NoError(t, err)
+	got, err := p.PredictContext(context.Background(), "3 + 7", "5 + 9")
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	exs := make([]task.Example, 2)
+	for i, s := range []string{"3 + 7", "5 + 9"} {
+		exs[i], err = tk.Encode(s)
+		require.NoError(t, err)
+	}
+	got, err = p.PredictExamplesContext(context.Background(), []string{"3 + 7", "5 + 9"}, exs)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	_, err = p.PredictExamples([]string{"3 + 7"}, exs)
+	assert.ErrorContains(t, err, "1 texts for 2 examples")
+}
+
+// TestPredictionValid: every answer says whether it is correct, judged by
+// the task from the input (task.CheckAnswer).
+func TestPredictionValid(t *testing.T) {
+	c := trmtest.TinyConfig(t, nn.VariantMLP)
+	m, err := trm.NewModel(c.ModelConfig, 9)
+	require.NoError(t, err)
+	p, err := infer.NewPredictor(m)
+	require.NoError(t, err)
+	inputs := []string{"3 + 7", "5+9", "0 + 0", "9 + 9"}
+	got, err := p.Predict(inputs...)
+	require.NoError(t, err)
+	for i, r := range got {
+		ex, err := p.Task.Encode(inputs[i])
+		require.NoError(t, err)
+		want, known := task.CheckAnswer(p.Task, ex, r.Tokens)
+		require.True(t, known)
+		require.NotNil(t, r.Valid, inputs[i])
+		assert.Equal(t, want, *r.Valid, inputs[i])
+	}
+
+	// The shipped models answer these right, and say so.
+	for _, c := range []struct{ model, input string }{
+		{"arith", "3 + 7"},
+		{"arith", "48213 + 99999"},
+		{"sudoku6", "...13...14...6.32..3...1..25..4...16"},
+	} {
+		data, ok := checkpoints.Lookup(c.model)
+		require.True(t, ok)
+		p, err := infer.DecodePredictor(data, c.model)
+		require.NoError(t, err)
+		p.Halt = trm.HaltFull
+		got, err := p.Predict(c.input)
+		require.NoError(t, err)
+		require.NotNil(t, got[0].Valid)
+		ex, err := p.Task.Encode(c.input)
+		require.NoError(t, err)
+		want, _ := task.CheckAnswer(p.Task, ex, got[0].Tokens)
+		assert.Equal(t, want, *got[0].Valid)
+		assert.True(t, *got[0].Valid, "%s = %s", c.input, got[0].Answer)
+	}
 }

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -22,6 +23,22 @@ type Predictor struct {
 	MaxSteps int
 	// BatchSize is the number of inputs run together (0: 64).
 	BatchSize int
+
+	// run is the runner of the last call, kept for the next one (its
+	// buffers are the size of a batch).
+	run *runner
+}
+
+// DefaultBatchSize is the number of inputs a Predictor runs together when
+// its BatchSize is 0.
+const DefaultBatchSize = 64
+
+// batchSize returns BatchSize or its default.
+func (p *Predictor) batchSize() int {
+	if p.BatchSize > 0 {
+		return p.BatchSize
+	}
+	return DefaultBatchSize
 }
 
 // Prediction is the answer to one input.
@@ -37,6 +54,12 @@ type Prediction struct {
 	Confidence float64
 	// Tokens are the predicted tokens (L of them).
 	Tokens []int32
+	// Valid says whether Answer is a correct answer to Input, judged by
+	// the task from the input alone (task.CheckAnswer): for Sudoku a
+	// complete grid that breaks no rule and keeps the givens, for a maze a
+	// shortest path, for arith the true sum. It is nil when the task
+	// cannot tell.
+	Valid *bool
 }
 
 // NewPredictor returns a predictor for m on the task its config names, with
@@ -78,8 +101,15 @@ func predictorFrom(ck *trm.Checkpoint) (*Predictor, error) {
 
 // Predict answers each input text (e.g. "48213 + 99999"). Inputs are run in
 // batches; an input the task cannot parse fails the call with an error
-// naming it.
+// naming it. It is PredictContext with a context that is never cancelled.
 func (p *Predictor) Predict(inputs ...string) ([]Prediction, error) {
+	return p.PredictContext(context.Background(), inputs...)
+}
+
+// PredictContext is Predict stopping with ctx.Err() once ctx is cancelled:
+// it looks between supervision steps, so it returns within one step of
+// the model.
+func (p *Predictor) PredictContext(ctx context.Context, inputs ...string) ([]Prediction, error) {
 	exs := make([]task.Example, len(inputs))
 	for i, s := range inputs {
 		ex, err := p.Task.Encode(s)
@@ -88,23 +118,37 @@ func (p *Predictor) Predict(inputs ...string) ([]Prediction, error) {
 		}
 		exs[i] = ex
 	}
-	return p.PredictExamples(inputs, exs)
+	return p.PredictExamplesContext(ctx, inputs, exs)
 }
 
 // PredictExamples answers encoded examples; texts (optional, same length)
-// fills Prediction.Input.
+// fills Prediction.Input. It is PredictExamplesContext with a context that
+// is never cancelled.
 func (p *Predictor) PredictExamples(texts []string, exs []task.Example) ([]Prediction, error) {
-	bs := p.BatchSize
-	if bs <= 0 {
-		bs = 64
+	return p.PredictExamplesContext(context.Background(), texts, exs)
+}
+
+// PredictExamplesContext answers encoded examples; texts (optional, same
+// length) fills Prediction.Input. It stops with ctx.Err() once ctx is
+// cancelled, looking between supervision steps.
+func (p *Predictor) PredictExamplesContext(ctx context.Context, texts []string, exs []task.Example) ([]Prediction, error) {
+	if texts != nil && len(texts) != len(exs) {
+		return nil, fmt.Errorf("predict: %d texts for %d examples", len(texts), len(exs))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	bs := p.batchSize()
 	steps := p.MaxSteps
 	if steps <= 0 {
 		steps = p.Model.Config.HaltMaxSteps
 	}
 	L := p.Model.Config.SeqLen
 	out := make([]Prediction, len(exs))
-	run := newRunner(p.Model, min(bs, max(len(exs), 1)))
+	if need := min(bs, len(exs)); p.run == nil || p.run.m != p.Model || p.run.batch < need {
+		p.run = newRunner(p.Model, max(need, 1))
+	}
+	run := p.run
 	for lo := 0; lo < len(exs); lo += bs {
 		batch := exs[lo:min(lo+bs, len(exs))]
 		done := make([]bool, len(batch))
@@ -127,8 +171,11 @@ func (p *Predictor) PredictExamples(texts []string, exs []task.Example) ([]Predi
 					r.Input = texts[lo+b]
 				}
 			}
-			return left > 0
+			return left > 0 && ctx.Err() == nil
 		})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		for b, ex := range batch {
 			r := &out[lo+b]
 			ans, err := p.Task.Decode(ex, r.Tokens)
@@ -136,6 +183,9 @@ func (p *Predictor) PredictExamples(texts []string, exs []task.Example) ([]Predi
 				return nil, fmt.Errorf("input %d: decoding the answer: %w", lo+b+1, err)
 			}
 			r.Answer = ans
+			if valid, known := task.CheckAnswer(p.Task, ex, r.Tokens); known {
+				r.Valid = &valid
+			}
 		}
 	}
 	return out, nil

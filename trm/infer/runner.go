@@ -12,6 +12,7 @@ import (
 // share.
 type runner struct {
 	m      *trm.Model
+	batch  int // the most examples run holds
 	tape   *nn.Tape
 	y, z   *tensor.Tensor
 	tokens []int32
@@ -23,7 +24,7 @@ type runner struct {
 func newRunner(m *trm.Model, batch int) *runner {
 	y, z := m.NewCarry(batch)
 	return &runner{
-		m: m, tape: nn.NewTape(), y: y, z: z,
+		m: m, batch: batch, tape: nn.NewTape(), y: y, z: z,
 		tokens: make([]int32, batch*m.Config.SeqLen),
 		pids:   make([]int32, batch),
 		preds:  make([]int32, batch*m.Config.SeqLen),
@@ -34,7 +35,7 @@ func newRunner(m *trm.Model, batch int) *runner {
 // run starts every example from (y_init, z_init) and runs up to steps
 // supervision steps, calling visit after each with the step number (from
 // 1), the argmax predictions [len(exs)·L] and q_halt [len(exs)]; it stops
-// early when visit returns false.
+// early when visit returns false. len(exs) must be at most e.batch.
 func (e *runner) run(exs []task.Example, steps int, visit func(step int, preds []int32, q []float32) bool) {
 	m, t := e.m, e.tape
 	S, D, L := m.Config.SeqTotal(), m.Config.HiddenSize, m.Config.SeqLen

@@ -21,6 +21,11 @@ type SolveResult struct {
 	// idea, measured there with a different solver). It equals Backtracks
 	// when there is no solution.
 	Rating int
+	// Aborted reports that the search ran out of its dead-end budget (see
+	// CountSolutionsBounded) before it found limit solutions or explored
+	// every branch: Count is then only a lower bound, and a Count of 0
+	// proves nothing.
+	Aborted bool
 }
 
 // Unique reports whether exactly one solution was found (meaningful when the
@@ -35,13 +40,28 @@ func (r SolveResult) Unique() bool { return r.Count == 1 }
 // fills naked and hidden singles until nothing changes, then branches on the
 // blank cell with the fewest candidates, trying digits in increasing order.
 func CountSolutions(g Grid, limit int) (SolveResult, error) {
+	return CountSolutionsBounded(g, limit, 0)
+}
+
+// CountSolutionsBounded is CountSolutions with a budget: the search stops
+// once it has met maxBacktracks dead ends (0: no budget), with
+// SolveResult.Aborted set if it had not finished by then. Exact search is
+// fast on real puzzles (the hardest of top95 meet a few hundred dead ends)
+// but exponential in the worst case: a grid with few givens and no
+// solution can take millions of dead ends (seconds) to refute, so a search
+// on user input should be bounded.
+func CountSolutionsBounded(g Grid, limit, maxBacktracks int) (SolveResult, error) {
 	if err := g.Check(); err != nil {
 		return SolveResult{}, err
 	}
 	if limit < 1 {
 		return SolveResult{}, fmt.Errorf("solution limit %d: want at least 1", limit)
 	}
+	if maxBacktracks < 0 {
+		return SolveResult{}, fmt.Errorf("dead-end budget %d: want ≥ 0 (0: none)", maxBacktracks)
+	}
 	s := newSolver(g.Shape, limit, nil)
+	s.maxDeadEnds = maxBacktracks
 	return s.run(g), nil
 }
 
@@ -83,6 +103,10 @@ type solver struct {
 
 	limit int
 	rng   *rand.Rand // when non-nil, digits are tried in a random order
+	// maxDeadEnds stops the search once deadEnds reaches it (0: never),
+	// setting aborted.
+	maxDeadEnds int
+	aborted     bool
 	// stack holds the state of each search depth; a branch fills one cell,
 	// so the depth is at most the number of cells.
 	stack    [maxCells + 1]solveState
@@ -110,7 +134,7 @@ func newSolver(shape Shape, limit int, rng *rand.Rand) *solver {
 
 // run searches from grid g (already checked).
 func (s *solver) run(g Grid) SolveResult {
-	s.count, s.deadEnds, s.rating = 0, 0, 0
+	s.count, s.deadEnds, s.rating, s.aborted = 0, 0, 0, false
 	st := &s.stack[0]
 	*st = solveState{empty: s.cells}
 	ok := true
@@ -129,7 +153,7 @@ func (s *solver) run(g Grid) SolveResult {
 	} else {
 		s.deadEnds++
 	}
-	res := SolveResult{Count: s.count, Backtracks: s.deadEnds, Rating: s.rating}
+	res := SolveResult{Count: s.count, Backtracks: s.deadEnds, Rating: s.rating, Aborted: s.aborted}
 	if s.count == 0 {
 		res.Rating = s.deadEnds
 	} else {
@@ -242,12 +266,16 @@ func (s *solver) propagate(st *solveState) bool {
 }
 
 // search explores the state s.stack[depth]; it returns true once the
-// solution limit is reached. Each branch works on a copy in the next slot,
+// solution limit or the dead-end budget is reached. Each branch works on a copy in the next slot,
 // so the search allocates nothing.
 func (s *solver) search(depth int) bool {
 	st := &s.stack[depth]
 	if !s.propagate(st) {
 		s.deadEnds++
+		if s.maxDeadEnds > 0 && s.deadEnds >= s.maxDeadEnds {
+			s.aborted = true
+			return true
+		}
 		return false
 	}
 	if st.empty == 0 {

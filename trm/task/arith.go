@@ -254,3 +254,39 @@ func (a *Arith) Decode(ex Example, pred []int32) (string, error) {
 
 // Verify implements Task: exact match of the answer digits.
 func (a *Arith) Verify(ex Example, pred []int32) bool { return ExactMatch(ex.Label, pred) }
+
+// CheckAnswer implements Checker: the answer positions of pred must hold
+// the digits of a + b, the operands read from ex.Input (known is false
+// when an operand position holds a token that is not a digit).
+func (a *Arith) CheckAnswer(ex Example, pred []int32) (valid, known bool) {
+	D := a.digits
+	if len(ex.Input) != a.SeqLen() || len(pred) != a.SeqLen() {
+		return false, false
+	}
+	x, okx := digitsValue(ex.Input[0:D])
+	y, oky := digitsValue(ex.Input[D : 2*D])
+	if !okx || !oky {
+		return false, false
+	}
+	want := make([]int32, D+1)
+	putDigits(want, x+y)
+	for i, w := range want {
+		if pred[2*D+i] != w {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// digitsValue reads tokens written by putDigits (least significant digit
+// first) as a number; ok is false if a token is not a digit.
+func digitsValue(src []int32) (v uint64, ok bool) {
+	for i := len(src) - 1; i >= 0; i-- {
+		t := src[i]
+		if t < arithDigit || t >= arithDigit+10 {
+			return 0, false
+		}
+		v = v*10 + uint64(t-arithDigit)
+	}
+	return v, true
+}

@@ -215,6 +215,20 @@ func (t *Maze) Decode(ex Example, pred []int32) (string, error) {
 // counts, not only the label's).
 func (t *Maze) Verify(ex Example, pred []int32) bool { return t.CheckPrediction(ex, pred) == nil }
 
+// CheckAnswer implements Checker: pred must mark a shortest path through
+// the maze of ex.Input (see Verify, CheckPrediction). known is false when
+// ex.Input is not a maze question of this task's size or pred has the
+// wrong length.
+func (t *Maze) CheckAnswer(ex Example, pred []int32) (valid, known bool) {
+	if len(pred) != t.SeqLen() || len(ex.Input) != t.SeqLen() {
+		return false, false
+	}
+	if q, err := puzzle.DecodeMaze(ex.Input); err != nil || q.CheckQuestion() != nil {
+		return false, false
+	}
+	return t.CheckPrediction(ex, pred) == nil, true
+}
+
 // CheckPrediction returns nil when pred solves ex (see Verify), or why not:
 // an error wrapping one of puzzle.ErrMazeMismatch, ErrPathOnWall,
 // ErrPathDisconnected, ErrPathNotShortest, or saying that ex or pred is

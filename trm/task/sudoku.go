@@ -78,6 +78,12 @@ const (
 	// puzzleTestTries bounds the draws made to find a puzzle of the
 	// wanted split before Example gives up with an error.
 	puzzleTestTries = 5000
+	// sudokuSolveBudget bounds the exact search Encode runs on user input
+	// (dead ends, see puzzle.CountSolutionsBounded): about a tenth of a
+	// second at worst. Real puzzles need far fewer (top95: at most a few
+	// hundred); only contrived grids with no solution need more, and
+	// those are accepted as not proven unsolvable.
+	sudokuSolveBudget = 100_000
 )
 
 // sudokuTaskSizes lists the registered sizes with their default and
@@ -192,7 +198,12 @@ func (t *Sudoku) parseCSV(r io.Reader, add func(q, a []byte) error) error {
 // Encode implements Task. It accepts the N·N cells row by row, a digit
 // 1..N or '.' or '0' for a blank, on one line ("53..7....6..195...") or
 // laid out in lines, with spaces and the separators '|', '-', '+' ignored
-// (the layout Decode writes). Givens that break a rule are refused.
+// (the layout Decode writes). Givens that break a rule are refused, and so
+// is a puzzle that the exact solver (puzzle.CountSolutionsBounded) proves
+// to have no solution. The search is bounded (sudokuSolveBudget dead
+// ends, a tenth of a second at worst): a puzzle it cannot decide within
+// that budget is accepted. A puzzle with several solutions, an empty grid
+// too, is accepted: any of them is a valid answer (see CheckAnswer).
 func (t *Sudoku) Encode(text string) (Example, error) {
 	n := t.shape.Size()
 	want := fmt.Sprintf("want the %d cells of a %v Sudoku row by row, digits 1-%d and '.' or '0' for a blank, on one line or in %d lines",
@@ -215,6 +226,13 @@ func (t *Sudoku) Encode(text string) (Example, error) {
 	}
 	if c := g.Conflict(); c != "" {
 		return Example{}, fmt.Errorf("%s: the givens break a rule (%s), so the puzzle has no solution", t.name, c)
+	}
+	res, err := puzzle.CountSolutionsBounded(g, 1, sudokuSolveBudget)
+	if err != nil {
+		return Example{}, fmt.Errorf("%s: %w", t.name, err)
+	}
+	if res.Count == 0 && !res.Aborted {
+		return Example{}, fmt.Errorf("%s: the puzzle has no solution (the exact solver found none)", t.name)
 	}
 	return Example{Input: g.Tokens()}, nil
 }
@@ -264,6 +282,20 @@ func (t *Sudoku) notSolved(ex Example, pred []int32) string {
 		}
 	}
 	return ""
+}
+
+// CheckAnswer implements Checker: pred must be a complete grid that breaks
+// no rule and keeps every given of the puzzle in ex.Input (any solution of
+// a puzzle with several counts). known is false when ex.Input is not a
+// puzzle of this task's shape or pred has the wrong length.
+func (t *Sudoku) CheckAnswer(ex Example, pred []int32) (valid, known bool) {
+	if len(pred) != t.SeqLen() {
+		return false, false
+	}
+	if _, err := puzzle.DecodeSudoku(t.shape, ex.Input); err != nil {
+		return false, false
+	}
+	return t.notSolved(ex, pred) == "", true
 }
 
 // Verify implements Task: the whole solution must match the label exactly

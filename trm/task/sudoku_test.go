@@ -323,6 +323,43 @@ func TestSudokuTaskEncode(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// TestSudokuTaskEncodeSolvable: Encode runs the exact solver, refusing a
+// puzzle it proves to have no solution, also when no rule is broken
+// directly, and accepting puzzles with several solutions (an empty grid)
+// and, quickly, a contrived grid it cannot decide within its budget.
+func TestSudokuTaskEncodeSolvable(t *testing.T) {
+	for _, c := range []struct {
+		task, text string
+		want       string // "" when accepted
+	}{
+		{"sudoku9", strings.Repeat(".", 81), ""},
+		{"sudoku6", strings.Repeat(".", 36), ""},
+		{"sudoku4", strings.Repeat(".", 16), ""},
+		{"sudoku9", "..9.287..8.6..4..5..3.....46.........2.71345.........23.....5..9..4..8.7..125.3..",
+			"sudoku9: the puzzle has no solution (the exact solver found none)"},
+		{"sudoku9", ".9.3....1....8..46......8..4.5.6..3...32756...6..1.9.4..1......58..2....2....7.6.",
+			"sudoku9: the puzzle has no solution (the exact solver found none)"},
+		// Row 1 leaves 4 for r1c4 only, which column 4 already holds.
+		{"sudoku4", "123. ...4 .... ....", "sudoku4: the puzzle has no solution (the exact solver found none)"},
+		{"sudoku4", "12.. .... .... ....", ""},
+		// Norvig's "impossible" puzzle: no solution, but refuting it takes
+		// millions of dead ends; within the budget it is accepted as not
+		// proven unsolvable (any answer will then be marked invalid).
+		{"sudoku9", ".....5.8....6.1.43..........1.5........1.6...3.......553.....61........4.........", ""},
+	} {
+		t.Run(c.task+" "+c.text, func(t *testing.T) {
+			task := newSudokuT(t, c.task, nil)
+			ex, err := task.Encode(c.text)
+			if c.want != "" {
+				assert.EqualError(t, err, c.want)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, CheckExample(task, ex))
+		})
+	}
+}
+
 func TestSudokuTaskVerifyAndDecode(t *testing.T) {
 	for _, name := range []string{"sudoku4", "sudoku6", "sudoku9"} {
 		task := newSudokuT(t, name, nil)

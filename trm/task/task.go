@@ -161,3 +161,31 @@ func Labeled(t Task, split Split, seed uint64, i int64) (Example, error) {
 	}
 	return ex, nil
 }
+
+// Checker is implemented by a task that can judge an answer from the
+// input alone, without a label: whether a predicted Sudoku grid solves
+// the puzzle, whether a maze path is a shortest one, whether a sum is
+// right. Inference uses it to say whether an answer to user input (which
+// has no label) is valid; see CheckAnswer. The tasks here all implement
+// it.
+type Checker interface {
+	// CheckAnswer reports whether pred (SeqLen tokens) is a correct
+	// answer to the input of ex; ex.Label is not looked at. A puzzle with
+	// several solutions accepts any of them. known is false when the task
+	// cannot tell for this example (an input that is not one of its
+	// puzzles, a prediction of the wrong length); valid is then false.
+	CheckAnswer(ex Example, pred []int32) (valid, known bool)
+}
+
+// CheckAnswer judges pred as an answer to ex: with t's Checker when t
+// implements it, else, for a labelled example, with t.Verify. known is
+// false when neither can tell.
+func CheckAnswer(t Task, ex Example, pred []int32) (valid, known bool) {
+	if c, ok := t.(Checker); ok {
+		return c.CheckAnswer(ex, pred)
+	}
+	if ex.Label != nil && len(pred) == len(ex.Label) {
+		return t.Verify(ex, pred), true
+	}
+	return false, false
+}
