@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/trm-go/trm/nn"
 	"github.com/trm-go/trm/trm/task"
@@ -49,28 +50,36 @@ type ModelConfig struct {
 	Task        string       `json:"task"`
 	TaskOptions task.Options `json:"task_options,omitempty"`
 
-	// VocabSize is the number of token ids; SeqLen the number of input
-	// positions L (without the puzzle-embedding prefix).
+	// VocabSize is the number of token ids (2..MaxVocabSize); SeqLen the
+	// number of input positions L, without the puzzle-embedding prefix
+	// (1..MaxSeqLen).
 	VocabSize int `json:"vocab_size"`
 	SeqLen    int `json:"seq_len"`
 	// NumPuzzleIdentifiers is the number of rows of the puzzle-embedding
-	// table (1 for Sudoku, Maze and arith: a single learned prefix).
+	// table (1 for Sudoku, Maze and arith: a single learned prefix;
+	// 1..MaxPuzzleIdentifiers).
 	NumPuzzleIdentifiers int `json:"num_puzzle_identifiers"`
 
-	// HiddenSize is the width of x, y, z and every block.
+	// HiddenSize is the width of x, y, z and every block
+	// (1..MaxHiddenSize).
 	HiddenSize int `json:"hidden_size"`
-	// NumHeads is the number of attention heads (attn variant);
-	// head_dim = HiddenSize / NumHeads.
+	// NumHeads is the number of attention heads (attn variant,
+	// 1..MaxNumHeads); head_dim = HiddenSize / NumHeads.
 	NumHeads int `json:"num_heads"`
-	// Expansion sizes the SwiGLU hidden layer: see Inter.
+	// Expansion sizes the SwiGLU hidden layer: see Inter (> 0, at most
+	// MaxExpansion).
 	Expansion float64 `json:"expansion"`
-	// LLayers is the number of blocks in the network (2).
+	// LLayers is the number of blocks in the network (2; at most
+	// MaxLayers).
 	LLayers int `json:"L_layers"`
-	// LCycles is n, the latent updates per recursion (6 for Sudoku).
+	// LCycles is n, the latent updates per recursion (6 for Sudoku; at
+	// most MaxCycles).
 	LCycles int `json:"L_cycles"`
-	// HCycles is T, the recursions per supervision step (3).
+	// HCycles is T, the recursions per supervision step (3; at most
+	// MaxCycles).
 	HCycles int `json:"H_cycles"`
-	// HaltMaxSteps is N_sup, the maximum number of supervision steps (16).
+	// HaltMaxSteps is N_sup, the maximum number of supervision steps (16;
+	// at most MaxHaltSteps).
 	HaltMaxSteps int `json:"halt_max_steps"`
 	// Variant is nn.VariantAttn (TRM-Att) or nn.VariantMLP (TRM-MLP, the
 	// official mlp_t).
@@ -82,12 +91,12 @@ type ModelConfig struct {
 	// RMSNormEps is the ε of the weightless RMSNorm (1e-5).
 	RMSNormEps float64 `json:"rms_norm_eps"`
 	// PuzzleEmbNdim is the width of a puzzle-embedding row (0 = no puzzle
-	// embedding); the row is split into ceil(PuzzleEmbNdim/HiddenSize)
-	// prefix tokens.
+	// embedding; at most MaxPuzzleEmbNdim); the row is split into
+	// ceil(PuzzleEmbNdim/HiddenSize) prefix tokens.
 	PuzzleEmbNdim int `json:"puzzle_emb_ndim"`
 	// PuzzleEmbLen is P, the number of prefix positions the puzzle
-	// embedding occupies, zero-padded (16); 0 means ceil(ndim/hidden). See
-	// PrefixLen.
+	// embedding occupies, zero-padded (16); 0 means ceil(ndim/hidden).
+	// Either way P is at most MaxPuzzleEmbLen. See PrefixLen.
 	PuzzleEmbLen int `json:"puzzle_emb_len"`
 }
 
@@ -109,7 +118,7 @@ type TrainConfig struct {
 	// nn.OptAdamATan2 (official) or nn.OptAdamW (the paper).
 	Optimizer string `json:"optimizer"`
 	// LR is the peak learning rate, reached linearly over LRWarmupSteps
-	// optimizer steps and then held constant.
+	// optimizer steps (at most MaxSteps) and then held constant.
 	LR            float64 `json:"lr"`
 	LRWarmupSteps int     `json:"lr_warmup_steps"`
 	// WeightDecay is the decoupled weight decay of the dense parameters.
@@ -126,16 +135,19 @@ type TrainConfig struct {
 	// EMARate is the rate of the exponential moving average of the weights
 	// (0.999); 0 turns EMA off.
 	EMARate float64 `json:"ema_rate"`
-	// BatchSize is the number of samples per optimizer step.
+	// BatchSize is the number of samples per optimizer step
+	// (1..MaxBatchSize; whether a batch fits in memory is
+	// ModelConfig.CheckMemory's question).
 	BatchSize int `json:"global_batch_size"`
 	// Seed seeds parameter init, data order and halting exploration.
 	Seed uint64 `json:"seed"`
 
-	// TrainSteps is the number of optimizer steps of a training run.
+	// TrainSteps is the number of optimizer steps of a training run
+	// (1..MaxSteps).
 	TrainSteps int `json:"train_steps"`
 	// LogInterval, EvalInterval and CheckpointInterval are in optimizer
-	// steps; 0 turns evaluation or periodic checkpoints off (a final
-	// checkpoint is always written).
+	// steps (at most MaxSteps); 0 turns evaluation or periodic checkpoints
+	// off (a final checkpoint is always written).
 	LogInterval        int `json:"log_interval"`
 	EvalInterval       int `json:"eval_interval"`
 	CheckpointInterval int `json:"checkpoint_interval"`
@@ -234,22 +246,30 @@ func (c Config) Validate() error {
 
 // Validate checks every architecture field and returns an error naming
 // each bad one and the range it should be in (several errors are joined).
+// Sizes and counts are bounded by the Max constants, so that nothing
+// derived from a valid config overflows; whether the model fits in memory
+// is CheckMemory's question.
 func (c ModelConfig) Validate() error {
 	var v validator
-	v.atLeast("vocab_size", c.VocabSize, 2)
-	v.atLeast("seq_len", c.SeqLen, 1)
-	v.atLeast("num_puzzle_identifiers", c.NumPuzzleIdentifiers, 1)
-	v.atLeast("hidden_size", c.HiddenSize, 1)
+	v.between("vocab_size", c.VocabSize, 2, MaxVocabSize)
+	v.between("seq_len", c.SeqLen, 1, MaxSeqLen)
+	v.between("num_puzzle_identifiers", c.NumPuzzleIdentifiers, 1, MaxPuzzleIdentifiers)
+	v.between("hidden_size", c.HiddenSize, 1, MaxHiddenSize)
 	v.positive("expansion", c.Expansion)
-	v.atLeast("L_layers", c.LLayers, 1)
-	v.atLeast("L_cycles", c.LCycles, 1)
-	v.atLeast("H_cycles", c.HCycles, 1)
-	v.atLeast("halt_max_steps", c.HaltMaxSteps, 1)
+	if c.Expansion > MaxExpansion {
+		v.bad("expansion %v, want ≤ %d", c.Expansion, MaxExpansion)
+	}
+	v.between("L_layers", c.LLayers, 1, MaxLayers)
+	v.between("L_cycles", c.LCycles, 1, MaxCycles)
+	v.between("H_cycles", c.HCycles, 1, MaxCycles)
+	v.between("halt_max_steps", c.HaltMaxSteps, 1, MaxHaltSteps)
 
 	switch c.Variant {
 	case nn.VariantAttn:
 		if c.NumHeads < 1 {
 			v.bad("num_heads %d, want ≥ 1 for variant %q", c.NumHeads, c.Variant)
+		} else if c.NumHeads > MaxNumHeads {
+			v.bad("num_heads %d, want ≤ %d", c.NumHeads, MaxNumHeads)
 		} else if c.HiddenSize%c.NumHeads != 0 {
 			v.bad("hidden_size %d is not divisible by num_heads %d", c.HiddenSize, c.NumHeads)
 		} else if c.PosEncodings == PosRoPE && (c.HiddenSize/c.NumHeads)%2 != 0 {
@@ -271,8 +291,14 @@ func (c ModelConfig) Validate() error {
 	}
 	v.positive("rms_norm_eps", c.RMSNormEps)
 
-	v.atLeast("puzzle_emb_ndim", c.PuzzleEmbNdim, 0)
-	v.atLeast("puzzle_emb_len", c.PuzzleEmbLen, 0)
+	v.between("puzzle_emb_ndim", c.PuzzleEmbNdim, 0, MaxPuzzleEmbNdim)
+	v.between("puzzle_emb_len", c.PuzzleEmbLen, 0, MaxPuzzleEmbLen)
+	if c.PuzzleEmbNdim > 0 && c.PuzzleEmbNdim <= MaxPuzzleEmbNdim && c.PuzzleEmbLen == 0 && c.HiddenSize > 0 {
+		if p := ceilDiv(c.PuzzleEmbNdim, c.HiddenSize); p > MaxPuzzleEmbLen {
+			v.bad("puzzle_emb_ndim %d over hidden_size %d makes %d prefix positions, want ≤ %d (puzzle_emb_len)",
+				c.PuzzleEmbNdim, c.HiddenSize, p, MaxPuzzleEmbLen)
+		}
+	}
 	if c.PuzzleEmbNdim == 0 && c.PuzzleEmbLen > 0 {
 		v.bad("puzzle_emb_len %d without a puzzle embedding (puzzle_emb_ndim 0), want 0", c.PuzzleEmbLen)
 	}
@@ -303,7 +329,7 @@ func (c TrainConfig) validate(puzzleEmb bool) error {
 	v.inRange("halt_exploration_prob", c.HaltExplorationProb, 0, 1, false)
 	v.nonNegative("halt_loss_weight", c.HaltLossWeight)
 	v.positive("lr", c.LR)
-	v.atLeast("lr_warmup_steps", c.LRWarmupSteps, 0)
+	v.between("lr_warmup_steps", c.LRWarmupSteps, 0, MaxSteps)
 	if err := nn.CheckOptimizer(c.Optimizer, c.OptimizerConfig()); err != nil {
 		v.bad("%v", err)
 	}
@@ -312,11 +338,11 @@ func (c TrainConfig) validate(puzzleEmb bool) error {
 		v.nonNegative("puzzle_emb_weight_decay", c.PuzzleEmbWeightDecay)
 	}
 	v.inRange("ema_rate", c.EMARate, 0, 1, true)
-	v.atLeast("global_batch_size", c.BatchSize, 1)
-	v.atLeast("train_steps", c.TrainSteps, 1)
-	v.atLeast("log_interval", c.LogInterval, 1)
-	v.atLeast("eval_interval", c.EvalInterval, 0)
-	v.atLeast("checkpoint_interval", c.CheckpointInterval, 0)
+	v.between("global_batch_size", c.BatchSize, 1, MaxBatchSize)
+	v.between("train_steps", c.TrainSteps, 1, MaxSteps)
+	v.between("log_interval", c.LogInterval, 1, MaxSteps)
+	v.between("eval_interval", c.EvalInterval, 0, MaxSteps)
+	v.between("checkpoint_interval", c.CheckpointInterval, 0, MaxSteps)
 	return errors.Join(v.errs...)
 }
 
@@ -380,7 +406,9 @@ func (c Config) MarshalIndent() []byte {
 }
 
 // DecodeConfig parses JSON over base: fields present in data replace those
-// of base, unknown fields are an error (a typo must not pass silently).
+// of base, unknown fields are an error (a typo must not pass silently), and
+// so is a key given twice (encoding/json would keep the last silently),
+// also in task_options.
 // task_options, when present, replaces base's options as a whole; a data
 // that names another task without giving options drops base's. The result
 // is not validated; call Validate.
@@ -395,6 +423,9 @@ func DecodeConfig(data []byte, base Config) (Config, error) {
 	if d.More() {
 		return Config{}, errors.New("config: data after the JSON object")
 	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return Config{}, err
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
@@ -403,6 +434,68 @@ func DecodeConfig(data []byte, base Config) (Config, error) {
 		c.TaskOptions = base.TaskOptions.Clone()
 	}
 	return c, nil
+}
+
+// checkDuplicateKeys walks the first JSON value of data (valid JSON) and
+// returns an error naming the first key an object repeats. The config's own
+// keys are compared as encoding/json matches them to fields, ignoring case
+// ("lr" and "LR" set the same field); nested objects (task_options, a map)
+// compare exactly.
+func checkDuplicateKeys(data []byte) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	return walkKeys(d, "", true)
+}
+
+// walkKeys reads one value from d; in an object it checks the keys. in
+// names the enclosing key for the error ("" at the top).
+func walkKeys(d *json.Decoder, in string, fold bool) error {
+	tok, err := d.Token()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]string{}
+		for d.More() {
+			tok, err := d.Token()
+			if err != nil {
+				return fmt.Errorf("config: %w", err)
+			}
+			key, _ := tok.(string)
+			id := key
+			if fold {
+				id = strings.ToLower(key)
+			}
+			if prev, dup := seen[id]; dup {
+				where := ""
+				if in != "" {
+					where = " in " + in
+				}
+				if prev == key {
+					return fmt.Errorf("config: key %q appears twice%s", key, where)
+				}
+				return fmt.Errorf("config: keys %q and %q%s name the same field", prev, key, where)
+			}
+			seen[id] = key
+			if err := walkKeys(d, key, false); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for d.More() {
+			if err := walkKeys(d, in, false); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = d.Token() // the closing delimiter
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
 }
 
 // LoadConfig reads a JSON config file over base (see DecodeConfig) and
@@ -428,4 +521,12 @@ func (c Config) Equal(o Config) bool {
 	return bytes.Equal(c.MarshalIndent(), o.MarshalIndent())
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
+// ceilDiv returns ⌈a/b⌉ for a ≥ 0, b > 0, without the overflow of
+// (a+b−1)/b near math.MaxInt.
+func ceilDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
+}

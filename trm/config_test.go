@@ -204,6 +204,28 @@ func TestValidateNamesTheField(t *testing.T) {
 		{func(c *trm.Config) { c.EvalInterval = -1 }, "config: eval_interval -1, want ≥ 0"},
 		{func(c *trm.Config) { c.HaltLossWeight = -1 }, "config: halt_loss_weight -1, want ≥ 0"},
 		{func(c *trm.Config) { c.PuzzleEmbNdim, c.PuzzleEmbLR = 64, -1 }, "config: puzzle_emb_lr -1, want ≥ 0"},
+		// The maxima (trm/limits.go).
+		{func(c *trm.Config) { c.VocabSize = 1 << 21 }, "config: vocab_size 2097152, want ≤ 1048576"},
+		{func(c *trm.Config) { c.SeqLen = 1e12 }, "config: seq_len 1000000000000, want ≤ 65536"},
+		{func(c *trm.Config) { c.NumPuzzleIdentifiers = 1e9 }, "config: num_puzzle_identifiers 1000000000, want ≤ 16777216"},
+		{func(c *trm.Config) { c.HiddenSize = 1e9 }, "config: hidden_size 1000000000, want ≤ 65536"},
+		{func(c *trm.Config) { c.HiddenSize, c.NumHeads = 1<<16, 1<<11 }, "config: num_heads 2048, want ≤ 1024"},
+		{func(c *trm.Config) { c.Expansion = 1e6 }, "config: expansion 1e+06, want ≤ 64"},
+		{func(c *trm.Config) { c.Expansion = math.Inf(1) }, "config: expansion +Inf, want > 0"},
+		{func(c *trm.Config) { c.LLayers = 1000 }, "config: L_layers 1000, want ≤ 256"},
+		{func(c *trm.Config) { c.LCycles = 65 }, "config: L_cycles 65, want ≤ 64"},
+		{func(c *trm.Config) { c.HCycles = 1e9 }, "config: H_cycles 1000000000, want ≤ 64"},
+		{func(c *trm.Config) { c.HaltMaxSteps = 1e9 }, "config: halt_max_steps 1000000000, want ≤ 1024"},
+		{func(c *trm.Config) { c.PuzzleEmbNdim = 1 << 21 }, "config: puzzle_emb_ndim 2097152, want ≤ 1048576"},
+		{func(c *trm.Config) { c.PuzzleEmbNdim, c.PuzzleEmbLen = 64, 1025 }, "config: puzzle_emb_len 1025, want ≤ 1024"},
+		{func(c *trm.Config) { c.PuzzleEmbNdim, c.PuzzleEmbLen = 1<<20, 0 },
+			"config: puzzle_emb_ndim 1048576 over hidden_size 64 makes 16384 prefix positions, want ≤ 1024 (puzzle_emb_len)"},
+		{func(c *trm.Config) { c.BatchSize = 1e8 }, "config: global_batch_size 100000000, want ≤ 1048576"},
+		{func(c *trm.Config) { c.TrainSteps = 1e12 }, "config: train_steps 1000000000000, want ≤ 1000000000"},
+		{func(c *trm.Config) { c.LRWarmupSteps = 1e10 }, "config: lr_warmup_steps 10000000000, want ≤ 1000000000"},
+		{func(c *trm.Config) { c.LogInterval = 1e10 }, "config: log_interval 10000000000, want ≤ 1000000000"},
+		{func(c *trm.Config) { c.EvalInterval = 1e10 }, "config: eval_interval 10000000000, want ≤ 1000000000"},
+		{func(c *trm.Config) { c.CheckpointInterval = 1e10 }, "config: checkpoint_interval 10000000000, want ≤ 1000000000"},
 	}
 	for _, tc := range cases {
 		c := train.DefaultConfig()

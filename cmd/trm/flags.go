@@ -84,16 +84,27 @@ type runtimeFlags struct {
 	json       bool
 }
 
+// maxThreads bounds --threads. It is the most goroutines one numeric kernel
+// call can use (tensor.SetWorkers clamps to 1024): more would only raise
+// GOMAXPROCS, and with it the runtime's per-P garbage-collector workers and
+// OS threads, without any kernel using them. (--threads 100000 made the Go
+// runtime exceed its 10000-thread limit and die.) Values above the CPU count
+// are allowed, but only make the kernels slower.
+const maxThreads = 1024
+
 func (r *runtimeFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&r.threads, "threads", 0, "worker threads for the numeric kernels (0: all CPUs, GOMAXPROCS)")
+	fs.IntVar(&r.threads, "threads", 0, fmt.Sprintf("worker threads for the numeric kernels, at most %d (0: all CPUs, GOMAXPROCS)", maxThreads))
 	fs.StringVar(&r.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (go tool pprof)")
 	fs.StringVar(&r.memProfile, "memprofile", "", "write a heap profile to `file` at exit")
 	fs.BoolVar(&r.json, "json", false, "print results as JSON")
 }
 
 func (r *runtimeFlags) validate() error {
-	if r.threads < 0 {
+	switch {
+	case r.threads < 0:
 		return usagef("--threads %d, want ≥ 0 (0: all CPUs)", r.threads)
+	case r.threads > maxThreads:
+		return usagef("--threads %d, want ≤ %d (this machine has %d CPUs)", r.threads, maxThreads, runtime.NumCPU())
 	}
 	return nil
 }

@@ -199,10 +199,15 @@ func TestInferInterrupted(t *testing.T) {
 		assert.Equal(t, "trm "+c.args[0]+": interrupted\n", errOut)
 	}
 
-	// A practically endless --steps, cancelled while it runs.
+	// A long run (the most steps allowed, many inputs), cancelled while it
+	// runs.
+	many := []string{"infer", "--steps", "1024", "--steps-beyond-nsup"}
+	for range 500 {
+		many = append(many, "3 + 7")
+	}
 	for _, args := range [][]string{
-		{"infer", "--steps", "1000000000000", "3 + 7"},
-		{"eval", "--steps", "1000000000000", "--n", "10"},
+		many,
+		{"eval", "--steps", "1024", "--steps-beyond-nsup", "--n", "100000"},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan int)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"strings"
 
 	"github.com/trm-go/trm/checkpoints"
@@ -11,15 +12,21 @@ import (
 )
 
 // modelFlags choose the model a command runs and how: --checkpoint (or
-// the model shipped for the task flags' task), --halt, --steps, --batch.
+// the model shipped for the task flags' task), --halt, --steps (with
+// --steps-beyond-nsup), --batch.
 type modelFlags struct {
 	task       taskFlags
 	checkpoint string
 	haltName   string
 	halt       trm.HaltMode
 	steps      int
+	beyondNsup bool
 	batch      int
 }
+
+// availableMemory is where checkModel learns the memory left for a batch
+// (tests replace it).
+var availableMemory = trm.AvailableMemory
 
 // register adds the flags; haltUsage says what --halt means to the command
 // and unit names what --batch runs together.
@@ -27,8 +34,9 @@ func (m *modelFlags) register(fs *flag.FlagSet, haltUsage, unit string) {
 	m.task.register(fs, "")
 	fs.StringVar(&m.checkpoint, "checkpoint", "", "model `file` (.safetensors); default: the embedded model for --task")
 	fs.StringVar(&m.haltName, "halt", string(trm.HaltFull), haltUsage)
-	fs.IntVar(&m.steps, "steps", 0, "supervision steps at most (0: the model's N_sup)")
-	fs.IntVar(&m.batch, "batch", 0, unit+" run together (0: default)")
+	fs.IntVar(&m.steps, "steps", 0, "supervision steps at most (0: the model's N_sup); more than N_sup needs --steps-beyond-nsup")
+	fs.BoolVar(&m.beyondNsup, "steps-beyond-nsup", false, fmt.Sprintf("allow --steps above the N_sup the model was trained for (up to %d)", trm.MaxHaltSteps))
+	fs.IntVar(&m.batch, "batch", 0, fmt.Sprintf("%s run together, at most %d and what fits in memory (0: default)", unit, trm.MaxBatchSize))
 }
 
 // validate checks the values after parsing.
@@ -40,76 +48,127 @@ func (m *modelFlags) validate() error {
 	switch {
 	case m.steps < 0:
 		return usagef("--steps %d, want ≥ 0 (0: the model's N_sup)", m.steps)
+	case m.steps > trm.MaxHaltSteps:
+		return usagef("--steps %d, want ≤ %d", m.steps, trm.MaxHaltSteps)
 	case m.batch < 0:
 		return usagef("--batch %d, want ≥ 0", m.batch)
+	case m.batch > trm.MaxBatchSize:
+		return usagef("--batch %d, want ≤ %d", m.batch, trm.MaxBatchSize)
 	}
 	return nil
 }
 
-// load returns the predictor of the chosen model and a label naming it.
-func (m *modelFlags) load() (*infer.Predictor, string, error) {
-	return loadModel(m.checkpoint, &m.task)
+// checkModel checks the flags against the loaded model's config: --steps
+// at most the model's N_sup (halt_max_steps) unless --steps-beyond-nsup,
+// and the activations of --batch within the available memory (the model's
+// weights are in memory already). load calls it; a command that loads a
+// model some other way should too.
+func (m *modelFlags) checkModel(cfg trm.ModelConfig) error {
+	if m.steps > cfg.HaltMaxSteps && !m.beyondNsup {
+		return usagef("--steps %d, but the model was trained for N_sup = %d supervision steps (halt_max_steps); add --steps-beyond-nsup to run up to %d",
+			m.steps, cfg.HaltMaxSteps, trm.MaxHaltSteps)
+	}
+	if m.batch > 0 {
+		if avail, ok := availableMemory(); ok {
+			run := trm.MemoryCheck{Batch: m.batch, BatchField: "--batch", Loaded: true}
+			if err := cfg.CheckMemory(run, avail); err != nil {
+				return usageError{err.Error()}
+			}
+		}
+	}
+	return nil
 }
 
-// loadModel returns the model of --checkpoint, or the embedded model of the
-// task (arith by default) when it is empty.
-func loadModel(path string, tf *taskFlags) (*infer.Predictor, string, error) {
-	if path != "" {
-		p, err := infer.LoadPredictor(path)
-		if err != nil {
-			return nil, "", err
-		}
-		if err := checkTaskFlags(tf, p.Model.Config); err != nil {
-			return nil, "", usagef("--checkpoint %s does not fit the task flags: %v", path, err)
-		}
-		return p, path, nil
-	}
-	name := tf.name
-	if name == "" {
-		name = "arith"
-	}
-	data, ok := checkpoints.Lookup(name)
-	if !ok {
-		return nil, "", usagef("no model is shipped for task %q (shipped: %s); pass --checkpoint", name, strings.Join(checkpoints.Tasks(), ", "))
-	}
-	label := "embedded:" + name
-	p, err := infer.DecodePredictor(data, label)
+// load returns the predictor of the chosen model and a label naming it,
+// after checkModel.
+func (m *modelFlags) load() (*infer.Predictor, string, error) {
+	p, label, err := loadModel(m.checkpoint, &m.task)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := checkTaskFlags(tf, p.Model.Config); err != nil {
-		return nil, "", usagef("the shipped %s model does not fit the task flags: %v", name, err)
+	if err := m.checkModel(p.Model.Config); err != nil {
+		return nil, "", err
 	}
 	return p, label, nil
 }
 
-// checkTaskFlags checks the task flags, if any, against a model's config:
-// the task named (default: the model's) with the model's options overridden
-// by --digits/--opt must be the model's task.
-func checkTaskFlags(tf *taskFlags, cfg trm.ModelConfig) error {
+// loadModel returns the model of --checkpoint, or the embedded model of the
+// task (arith by default) when it is empty, with the task the task flags
+// choose (see taskForModel).
+func loadModel(path string, tf *taskFlags) (*infer.Predictor, string, error) {
+	var (
+		p     *infer.Predictor
+		label string
+		err   error
+	)
+	if path != "" {
+		label = path
+		p, err = infer.LoadPredictor(path)
+	} else {
+		name := tf.name
+		if name == "" {
+			name = "arith"
+		}
+		data, ok := checkpoints.Lookup(name)
+		if !ok {
+			return nil, "", usagef("no model is shipped for task %q (shipped: %s); pass --checkpoint", name, strings.Join(checkpoints.Tasks(), ", "))
+		}
+		label = "embedded:" + name
+		p, err = infer.DecodePredictor(data, label)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	t, err := taskForModel(tf, p.Model.Config)
+	if err != nil {
+		return nil, "", usagef("the model %s does not fit the task flags: %v", label, err)
+	}
+	if t != nil {
+		p.Task = t
+	}
+	return p, label, nil
+}
+
+// taskForModel returns the task the task flags choose for a model, or nil
+// when none is given (the model's own task). The flags' options apply over
+// the model's (so --opt blanks=45 evaluates harder puzzles of the model's
+// kind); when the merged options refuse each other (the model's generator
+// options beside a --opt csv=FILE, say), the flags' options alone are
+// used. Either way the task must fit the model (vocabulary, sequence
+// length, puzzle ids).
+func taskForModel(tf *taskFlags, cfg trm.ModelConfig) (task.Task, error) {
 	if !tf.given() {
-		return nil
+		return nil, nil
 	}
 	name := cfg.Task
 	if isSet(tf.fs, "task") {
 		name = tf.name
 	}
-	opts := task.Options{}
-	if name == cfg.Task {
-		for k, v := range cfg.TaskOptions {
-			opts[k] = v
-		}
-	}
 	flagOpts, err := tf.options()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	opts := task.Options{}
+	if name == cfg.Task {
+		opts = cfg.TaskOptions.Clone()
+		if opts == nil {
+			opts = task.Options{}
+		}
 	}
 	for k, v := range flagOpts {
 		opts[k] = v
 	}
 	t, err := task.New(name, opts)
-	if err != nil {
-		return err
+	if err != nil && len(flagOpts) > 0 {
+		if alone, aerr := task.New(name, flagOpts); aerr == nil {
+			t, err = alone, nil
+		}
 	}
-	return cfg.CheckTask(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckTask(t); err != nil {
+		return nil, err
+	}
+	return t, nil
 }

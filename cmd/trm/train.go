@@ -338,6 +338,9 @@ func trainModel(ctx context.Context, e env, f *trainFlags, cfg trm.Config) error
 		mode = "" // the saved run's mode
 	}
 	run := train.Run{Dir: f.run}
+	if err := train.CheckMemory(cfg); err != nil {
+		return inputError{err.Error()} // the config asks too much of this machine: change it
+	}
 	verb := "training"
 	if f.resume {
 		verb = "resuming"

@@ -81,7 +81,8 @@ func TestCrashChild(t *testing.T) {
 	}
 	cfg := crashConfig(t)
 	resume := train.Run{Dir: dir}.Exists()
-	_, err := train.Train(context.Background(), cfg, train.TrainOptions{Dir: dir, Resume: resume})
+	logged := func(s train.TrainStats) { fmt.Printf("step %d\n", s.Step) } // the parent waits for one
+	_, err := train.Train(context.Background(), cfg, train.TrainOptions{Dir: dir, Resume: resume, Log: logged})
 	require.NoError(t, err)
 }
 
@@ -120,8 +121,27 @@ func TestKillResume(t *testing.T) {
 	for k := range kills {
 		cmd := exec.Command(exe, "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "TRM_CRASH_RUN="+dir)
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(rng.IntN(40_000)) * time.Microsecond)
+		// Every other kill lands at a random moment after the start (in
+		// start-up and resume as often as not, the more so on a busy
+		// machine); the others a random moment after the child's first
+		// logged step, so that the run makes progress however slowly
+		// processes start.
+		if k%2 == 1 {
+			first := make(chan struct{})
+			go func() {
+				b := make([]byte, 1)
+				_, _ = out.Read(b)
+				close(first)
+			}()
+			select {
+			case <-first:
+			case <-time.After(30 * time.Second):
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(30_000)) * time.Microsecond)
 		require.NoError(t, cmd.Process.Kill()) // SIGKILL
 		_ = cmd.Wait()                         // killed: an error is expected
 
@@ -143,7 +163,7 @@ func TestKillResume(t *testing.T) {
 		require.NoError(t, train.TruncateMetrics(run.MetricsPath(), step))
 	}
 	t.Logf("%d kills: the run got to step %d; %d times the model file was behind and rebuilt", kills, last, recovered)
-	require.Greater(t, last, int64(kills/10), "the run must make progress between kills")
+	require.GreaterOrEqual(t, last, int64(kills/2), "every other child runs at least one step")
 
 	// One more step the ordinary way: it clears the temporary files the
 	// kills left, and logs step last+1 after the others.

@@ -116,8 +116,27 @@ type statsAcc struct {
 	start                                     time.Time
 }
 
+// availableMemory is where NewTrainer learns the memory it may use (tests
+// replace it).
+var availableMemory = trm.AvailableMemory
+
+// CheckMemory reports whether a training run of cfg fits in the memory
+// available (trm.ModelConfig.CheckMemory at global_batch_size, with the
+// evaluation pass when eval_interval > 0); a *trm.MemoryError says by how
+// much it does not. Where the available memory is unknown it says yes.
+func CheckMemory(cfg trm.Config) error {
+	avail, ok := availableMemory()
+	if !ok {
+		return nil
+	}
+	run := trm.MemoryCheck{Batch: cfg.BatchSize, BatchField: "global_batch_size", Training: true, Eval: cfg.EvalInterval > 0}
+	return cfg.ModelConfig.CheckMemory(run, avail)
+}
+
 // NewTrainer returns a trainer for a fresh model of cfg (initialised from
-// cfg.Seed) on the task cfg names.
+// cfg.Seed) on the task cfg names. It refuses, before allocating anything,
+// a config whose training step would not fit in the available memory
+// (trm.ModelConfig.CheckMemory at global_batch_size).
 func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -129,6 +148,10 @@ func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
 		mode = ModeCarry
 	}
 	if _, err := ParseTrainMode(string(mode)); err != nil {
+		return nil, err
+	}
+	// Refuse a run that cannot fit before allocating any of it.
+	if err := CheckMemory(cfg); err != nil {
 		return nil, err
 	}
 	t, err := cfg.NewTask()
@@ -288,8 +311,8 @@ func (tr *Trainer) Step() error {
 			a.tokensRight += lo.TokensRight[b]
 		}
 	}
-	if math.IsNaN(float64(lo.Loss.Value.Data[0])) {
-		return fmt.Errorf("train: loss is NaN at step %d", tr.step)
+	if l := float64(lo.Loss.Value.Data[0]); math.IsNaN(l) || math.IsInf(l, 0) {
+		return fmt.Errorf("train: loss is %v at step %d (diverged: lower lr or check the data)", l, tr.step)
 	}
 	return nil
 }
