@@ -4,11 +4,66 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// ErrNotRegular is what a NotRegularError matches with errors.Is.
+var ErrNotRegular = errors.New("not a regular file")
+
+// NotRegularError reports that the destination of a Write exists and is
+// not a regular file (a device such as /dev/full, a FIFO, a symbolic link,
+// a folder, a socket): Write only ever replaces regular files, so it
+// neither swaps a device node or a link for a file nor writes through
+// them.
+type NotRegularError struct {
+	Path string
+	// Kind says what the path is, with its article: "a device", "a FIFO",
+	// "a symbolic link", "a directory", "a socket", "an irregular file".
+	Kind string
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("refusing to write %q: it is %s, not a regular file", e.Path, e.Kind)
+}
+
+// Is reports whether target is ErrNotRegular.
+func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
+
+// Check returns a *NotRegularError when path exists and is not a regular
+// file (a symbolic link counts as a link, whatever it points to), and nil
+// otherwise: for a regular file, for a path that does not exist, and when
+// path cannot be examined (Write then reports the problem itself). Write
+// calls it; a command calls it first to refuse a bad output before doing
+// any work.
+func Check(path string) error {
+	st, err := os.Lstat(path)
+	if err != nil || st.Mode().IsRegular() {
+		return nil
+	}
+	return &NotRegularError{Path: path, Kind: kindOf(st.Mode())}
+}
+
+// kindOf names a non-regular file mode.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0: // block and character devices
+		return "a device"
+	}
+	return "an irregular file"
+}
 
 // Write creates or replaces the file at path with what write
 // produces, so that a crash or an error never leaves a partial file in its
@@ -16,7 +71,15 @@ import (
 // storage (fsync), renames it over path and syncs the folder. On error the
 // temporary file is removed and path is left as it was. The new file has
 // mode 0644 (before the umask is applied by later tools, if any).
+//
+// Write replaces only regular files: when path exists and is anything else
+// (a device, a FIFO, a symbolic link, a folder, a socket) it returns a
+// *NotRegularError (errors.Is(err, ErrNotRegular)) and changes nothing.
+// The check is made before writing and again just before the rename.
 func Write(path string, write func(w io.Writer) error) (err error) {
+	if err := Check(path); err != nil {
+		return err
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -46,6 +109,10 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	// Something may have appeared at path while write ran.
+	if err := Check(path); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)

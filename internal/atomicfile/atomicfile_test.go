@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,4 +51,88 @@ func TestWriteKeepsOldFileOnError(t *testing.T) {
 	// An unwritable destination folder is reported, not a panic.
 	err = Write(filepath.Join(dir, "nope", "x"), func(io.Writer) error { return nil })
 	assert.Error(t, err)
+}
+
+// checkRefused asserts that Write refuses path as kind and leaves it and
+// its folder as they were.
+func checkRefused(t *testing.T, path, kind string) {
+	t.Helper()
+	before, err := os.Lstat(path)
+	require.NoError(t, err)
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+
+	require.ErrorIs(t, Check(path), ErrNotRegular)
+	called := false
+	err = Write(path, func(w io.Writer) error {
+		called = true
+		_, err := w.Write([]byte("new"))
+		return err
+	})
+	require.ErrorIs(t, err, ErrNotRegular)
+	var ne *NotRegularError
+	require.ErrorAs(t, err, &ne)
+	assert.Equal(t, path, ne.Path)
+	assert.Equal(t, kind, ne.Kind)
+	assert.Equal(t, fmt.Sprintf("refusing to write %q: it is %s, not a regular file", path, kind), err.Error())
+	assert.False(t, called, "nothing is generated for a destination that will be refused")
+
+	after, err := os.Lstat(path)
+	require.NoError(t, err)
+	assert.Equal(t, before.Mode(), after.Mode(), "the destination keeps its type")
+	assert.True(t, os.SameFile(before, after), "the destination is the same file")
+	again, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, again, len(entries), "no temporary file may remain")
+}
+
+func TestWriteRefusesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out")
+	require.NoError(t, os.Mkdir(path, 0o755))
+	checkRefused(t, path, "a directory")
+}
+
+func TestWriteRefusesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target.txt")
+	require.NoError(t, os.WriteFile(target, []byte("old"), 0o644))
+	for _, to := range []string{target, filepath.Join(dir, "dangling")} {
+		link := filepath.Join(dir, "link-"+filepath.Base(to))
+		if err := os.Symlink(to, link); err != nil {
+			t.Skipf("cannot make symbolic links here: %v", err)
+		}
+		checkRefused(t, link, "a symbolic link")
+	}
+	got, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(got), "nothing is written through the link")
+}
+
+func TestWriteRefusesDevice(t *testing.T) {
+	for _, dev := range []string{"/dev/null", "/dev/full"} {
+		st, err := os.Lstat(dev)
+		if err != nil || st.Mode()&os.ModeDevice == 0 {
+			continue // not on this system
+		}
+		require.ErrorIs(t, Check(dev), ErrNotRegular)
+		err = Write(dev, func(w io.Writer) error { return nil })
+		var ne *NotRegularError
+		require.ErrorAs(t, err, &ne, dev)
+		assert.Equal(t, "a device", ne.Kind)
+		st2, err := os.Lstat(dev)
+		require.NoError(t, err)
+		assert.Equal(t, st.Mode(), st2.Mode(), "%s is still a device", dev)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	assert.NoError(t, Check(filepath.Join(dir, "missing")), "a new file is fine")
+	assert.NoError(t, Check(filepath.Join(dir, "missing", "deeper")), "Write reports a missing folder itself")
+	path := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	assert.NoError(t, Check(path), "a regular file is replaced")
+	assert.ErrorIs(t, Check(dir), ErrNotRegular)
 }
