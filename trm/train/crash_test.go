@@ -80,9 +80,12 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("the child process of TestKillResume")
 	}
 	cfg := crashConfig(t)
-	resume := train.Run{Dir: dir}.Exists()
+	// Resume once a state was saved; before that (killed between creating
+	// the folder and the first save) start over.
+	_, err := os.Stat(train.Run{Dir: dir}.StatePath())
+	resume := err == nil
 	logged := func(s train.TrainStats) { fmt.Printf("step %d\n", s.Step) } // the parent waits for one
-	_, err := train.Train(context.Background(), cfg, train.TrainOptions{Dir: dir, Resume: resume, Log: logged})
+	_, err = train.Train(context.Background(), cfg, train.TrainOptions{Dir: dir, Resume: resume, Force: !resume, Log: logged})
 	require.NoError(t, err)
 }
 
