@@ -154,10 +154,11 @@ func ReadDataset(r io.Reader, name string) (*Dataset, error) {
 	if _, err := ParseSplit(string(h.Split)); err != nil {
 		return nil, fail("%v", err)
 	}
-	if h.N < 1<<20 {
-		d.Examples = make([]Example, 0, h.N)
-		d.Texts = make([]string, 0, h.N)
-	}
+	// Reserve for a few thousand examples at most: the header's n is not
+	// trusted until the lines are there (a tiny file must not allocate much).
+	reserve := min(h.N, 4096)
+	d.Examples = make([]Example, 0, reserve)
+	d.Texts = make([]string, 0, reserve)
 	for {
 		b, ok := next()
 		if !ok {
