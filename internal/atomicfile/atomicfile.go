@@ -84,7 +84,7 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	tmp, err := os.CreateTemp(dir, "."+base+tempMark+"*")
 	if err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
