@@ -210,6 +210,16 @@ func (t *Maze) Decode(ex Example, pred []int32) (string, error) {
 	return s, nil
 }
 
+// Answer implements Answerer: the predicted maze's N·N cells on one line,
+// row by row, the path drawn 'o' ('?' for a token that is not a maze
+// character).
+func (t *Maze) Answer(ex Example, pred []int32) (string, error) {
+	if len(pred) != t.SeqLen() {
+		return "", fmt.Errorf("maze: prediction has %d tokens, want %d", len(pred), t.SeqLen())
+	}
+	return string(puzzle.MazeFromPrediction(t.size, pred).Cells), nil
+}
+
 // Verify implements Task: pred must mark a shortest path from S to G
 // through the maze of ex.Input and change nothing else (any shortest path
 // counts, not only the label's).

@@ -262,6 +262,15 @@ func (t *Sudoku) Decode(ex Example, pred []int32) (string, error) {
 	return s, nil
 }
 
+// Answer implements Answerer: the predicted grid's cells on one line, row
+// by row, '.' for a blank and '?' for a token that is not a digit.
+func (t *Sudoku) Answer(ex Example, pred []int32) (string, error) {
+	if len(pred) != t.SeqLen() {
+		return "", fmt.Errorf("%s: prediction has %d tokens, want %d", t.name, len(pred), t.SeqLen())
+	}
+	return puzzle.FormatSudokuTokens(t.shape, pred, false), nil
+}
+
 // notSolved returns why pred is not a solution of ex's puzzle, or "".
 func (t *Sudoku) notSolved(ex Example, pred []int32) string {
 	g := puzzle.SudokuFromPrediction(t.shape, pred)

@@ -189,3 +189,23 @@ func CheckAnswer(t Task, ex Example, pred []int32) (valid, known bool) {
 	}
 	return false, false
 }
+
+// Answerer is implemented by a task whose answer has a compact one-line
+// form: the digits of a sum, a Sudoku grid as its cells row by row ('.'
+// for a blank), a maze as its N·N cells with the path drawn 'o'. Where the
+// task reads grids, the form is one its Encode accepts. A server answers
+// with it (see AnswerText); Decode is the form for people at a terminal.
+type Answerer interface {
+	// Answer renders pred (SeqLen tokens, predicted for ex) on one line,
+	// '?' where a token cannot be part of an answer.
+	Answer(ex Example, pred []int32) (string, error)
+}
+
+// AnswerText renders pred as t's compact answer (Answerer), or as Decode
+// does when t has none.
+func AnswerText(t Task, ex Example, pred []int32) (string, error) {
+	if a, ok := t.(Answerer); ok {
+		return a.Answer(ex, pred)
+	}
+	return t.Decode(ex, pred)
+}
