@@ -11,6 +11,7 @@
 //	train     train a model into a run folder
 //	eval      score a checkpoint on a task's test split or a dataset file
 //	infer     answer inputs ("3 + 7") with a checkpoint
+//	serve     serve models over HTTP: native JSON, KServe v2, Prometheus metrics
 //	help      print this help, or a command's flags (trm help gen)
 //
 // Exit codes:
@@ -65,6 +66,7 @@ func init() {
 		{"train", "train a model into a run folder", runTrain},
 		{"eval", "score a checkpoint on a task's test split or a dataset file", runEval},
 		{"infer", "answer inputs such as \"3 + 7\" with a checkpoint", runInfer},
+		{"serve", "serve models over HTTP: native JSON, KServe v2, Prometheus metrics", runServe},
 		{"help", "print this help, or a command's flags (trm help gen)", runHelp},
 	}
 }

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/trm-go/trm/checkpoints"
+	"github.com/trm-go/trm/tensor"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/infer"
+	"github.com/trm-go/trm/trm/serve"
+)
+
+// serveFlags are the flags of trm serve.
+type serveFlags struct {
+	addr, adminAddr string
+	models          listFlag
+	threads, loops  int
+	haltName        string
+	opts            serve.Options
+	maxBody         int64
+	shutdown        time.Duration
+	logFormat       string
+	logLevel        string
+}
+
+func parseServeFlags(e env, args []string) (*serveFlags, error) {
+	f := &serveFlags{}
+	d := serve.DefaultOptions
+	fs := newFlagSet(e, "serve", "[flags]",
+		"Serves models over HTTP until SIGINT or SIGTERM: the native JSON API\n"+
+			"(POST /v1/models/NAME/predict, GET /v1/models), the Open Inference Protocol\n"+
+			"(KServe v2: /v2/health/live, /v2/health/ready, /v2/models/NAME/infer, ...)\n"+
+			"and Prometheus metrics (GET /metrics). Without --model it serves the\n"+
+			"embedded models: "+strings.Join(checkpoints.Tasks(), ", ")+".\n"+
+			"\n"+
+			"Requests are batched one supervision step at a time: an input leaves its\n"+
+			"batch as soon as it halts and queued inputs join at the next step. Bad\n"+
+			"requests get a 4xx with a JSON error naming the field; a full queue is 429\n"+
+			"with Retry-After, a request past --timeout 504.\n"+
+			"\n"+
+			"On SIGINT or SIGTERM readiness goes false, the listener closes and accepted\n"+
+			"requests finish (within --shutdown-timeout), then trm serve exits 0; a\n"+
+			"second signal exits at once (130). pprof is served on --admin-addr only.\n"+
+			"\n"+
+			"Exit status: 0 after a graceful shutdown; 1 start-up failure (a bad\n"+
+			"checkpoint, a busy port) or a drain that ran out of time; 2 bad flags;\n"+
+			"130 a second signal.")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "`host:port` of the API (':8080' listens on every interface, as a container needs)")
+	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:6060", "`host:port` of the admin listener (pprof, metrics); \"off\" for none")
+	fs.Var(&f.models, "model", "serve `NAME=PATH` (repeatable): a checkpoint file, or embedded:TASK for a shipped model; default: every shipped model")
+	fs.IntVar(&f.threads, "threads", 0, fmt.Sprintf("CPU threads for the models, at most %d (0: all CPUs)", maxThreads))
+	fs.IntVar(&f.loops, "loops", 0, "batch loops per model (0: one single-threaded loop per thread for small models, else one loop using every thread)")
+	fs.StringVar(&f.haltName, "halt", string(trm.HaltEarly), "halting of a request that names none: early (stop at q_halt > 0) or full (N_sup steps)")
+	fs.IntVar(&f.opts.MaxBatch, "max-batch", d.MaxBatch, "most inputs one batch loop runs together")
+	fs.DurationVar(&f.opts.MaxWait, "max-wait", d.MaxWait, "how long a lone input waits for company before its first step (0: none)")
+	fs.IntVar(&f.opts.MaxQueue, "max-queue", d.MaxQueue, "most inputs waiting per model (429 beyond)")
+	fs.IntVar(&f.opts.MaxInputs, "max-inputs", d.MaxInputs, "most inputs in one request")
+	fs.Int64Var(&f.maxBody, "max-body", d.MaxBody, "largest request body in `bytes` (413 beyond)")
+	fs.DurationVar(&f.opts.Timeout, "timeout", d.Timeout, "most time a request may take, queue included (504 beyond)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "how long accepted requests may take to finish after SIGINT/SIGTERM")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (log/slog, on standard error)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := parse(fs, args, false); err != nil {
+		return nil, err
+	}
+	switch {
+	case f.threads < 0 || f.threads > maxThreads:
+		return nil, usagef("--threads %d, want 0 to %d", f.threads, maxThreads)
+	case f.loops < 0 || f.loops > maxThreads:
+		return nil, usagef("--loops %d, want 0 to %d", f.loops, maxThreads)
+	case f.opts.MaxBatch < 1 || f.opts.MaxBatch > trm.MaxBatchSize:
+		return nil, usagef("--max-batch %d, want 1 to %d", f.opts.MaxBatch, trm.MaxBatchSize)
+	case f.opts.MaxWait < 0:
+		return nil, usagef("--max-wait %v, want ≥ 0", f.opts.MaxWait)
+	case f.opts.MaxQueue < 1:
+		return nil, usagef("--max-queue %d, want ≥ 1", f.opts.MaxQueue)
+	case f.opts.MaxInputs < 1 || f.opts.MaxInputs > f.opts.MaxQueue:
+		return nil, usagef("--max-inputs %d, want 1 to --max-queue (%d)", f.opts.MaxInputs, f.opts.MaxQueue)
+	case f.maxBody < 64:
+		return nil, usagef("--max-body %d, want ≥ 64 bytes", f.maxBody)
+	case f.opts.Timeout <= 0:
+		return nil, usagef("--timeout %v, want > 0", f.opts.Timeout)
+	case f.shutdown <= 0:
+		return nil, usagef("--shutdown-timeout %v, want > 0", f.shutdown)
+	case f.logFormat != "text" && f.logFormat != "json":
+		return nil, usagef("--log-format %q, want text or json", f.logFormat)
+	}
+	if f.opts.MaxWait == 0 {
+		f.opts.MaxWait = -1 // serve.Options: negative is "no wait", zero the default
+	}
+	f.opts.MaxBody = f.maxBody
+	halt, err := trm.ParseHaltMode(f.haltName)
+	if err != nil {
+		return nil, usagef("--halt: %v", err)
+	}
+	f.opts.Halt = halt
+	return f, nil
+}
+
+// logger returns the slog logger the flags ask for, on w.
+func (f *serveFlags) logger(e env) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, usagef("--log-level %q, want debug, info, warn or error", f.logLevel)
+	}
+	o := &slog.HandlerOptions{Level: level}
+	if f.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, o)), nil
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, o)), nil
+}
+
+// loadServed loads the models of --model, or every shipped one.
+func (f *serveFlags) loadServed() ([]serve.Model, error) {
+	specs := []string(f.models)
+	if len(specs) == 0 {
+		for _, name := range checkpoints.Tasks() {
+			specs = append(specs, name+"=embedded:"+name)
+		}
+	}
+	var out []serve.Model
+	for _, spec := range specs {
+		name, path, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || path == "" {
+			return nil, usagef("--model %q, want NAME=PATH (a checkpoint file, or embedded:TASK)", spec)
+		}
+		var (
+			p   *infer.Predictor
+			err error
+		)
+		if task, ok := strings.CutPrefix(path, "embedded:"); ok {
+			data, found := checkpoints.Lookup(task)
+			if !found {
+				return nil, usagef("--model %s: no model is shipped for %q (shipped: %s)", name, task, strings.Join(checkpoints.Tasks(), ", "))
+			}
+			p, err = infer.DecodePredictor(data, path)
+		} else {
+			p, err = infer.LoadPredictor(path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--model %s: %w", name, err)
+		}
+		out = append(out, serve.Model{Name: name, Model: p.Model, Task: p.Task, Source: path})
+	}
+	return out, nil
+}
+
+// runServe is trm serve.
+func runServe(ctx context.Context, e env, args []string) error {
+	f, err := parseServeFlags(e, args)
+	if err != nil {
+		return err
+	}
+	log, err := f.logger(e)
+	if err != nil {
+		return err
+	}
+	models, err := f.loadServed()
+	if err != nil {
+		return err
+	}
+	threads := f.threads
+	if threads == 0 {
+		threads = runtime.NumCPU()
+	}
+	ms := make([]*trm.Model, len(models))
+	for i, m := range models {
+		ms[i] = m.Model
+	}
+	workers, loops := serve.Layout(threads, ms)
+	if f.loops > 0 {
+		loops, workers = f.loops, max(1, threads/f.loops)
+	}
+	f.opts.Loops, f.opts.Logger = loops, log
+	if avail, ok := availableMemory(); ok {
+		for _, m := range models {
+			run := trm.MemoryCheck{Batch: f.opts.MaxBatch * loops, BatchField: "--max-batch × --loops", Loaded: true}
+			if err := m.Model.Config.CheckMemory(run, avail); err != nil {
+				return usagef("--model %s: %v", m.Name, err)
+			}
+		}
+	}
+	prevProcs := runtime.GOMAXPROCS(threads)
+	defer runtime.GOMAXPROCS(prevProcs)
+	tensor.SetWorkers(workers)
+	defer tensor.SetWorkers(0)
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	var adminLn net.Listener
+	if f.adminAddr != "off" {
+		if adminLn, err = net.Listen("tcp", f.adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--admin-addr: %w", err)
+		}
+	}
+	srv, err := serve.New(models, f.opts)
+	if err != nil {
+		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
+		return err
+	}
+	if adminLn != nil {
+		admin := srv.HTTPServer(srv.AdminHandler())
+		go admin.Serve(adminLn)
+		defer admin.Close()
+		if !isLoopback(adminLn.Addr()) {
+			log.Warn("the admin listener (pprof) is not on a loopback address", "admin_addr", adminLn.Addr().String())
+		}
+	}
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = m.Name
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "models", strings.Join(names, ","),
+		"threads", threads, "loops_per_model", loops, "workers_per_kernel", workers,
+		"max_batch", f.opts.MaxBatch, "max_queue", f.opts.MaxQueue, "timeout", f.opts.Timeout.String())
+	fmt.Fprintf(e.stdout, "trm serve: listening on http://%s (models: %s)\n", ln.Addr(), strings.Join(names, ", "))
+
+	// A second signal, while the first one's drain runs, exits at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		<-sigs
+		<-sigs
+		log.Warn("second signal: exiting without finishing accepted requests")
+		os.Exit(exitInterrupted)
+	}()
+	if err := srv.Serve(ctx, ln, f.shutdown); err != nil {
+		return err
+	}
+	log.Info("shut down: every accepted request was answered")
+	return nil
+}
+
+// isLoopback reports whether a listener's address is a loopback one.
+func isLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
