@@ -259,4 +259,3 @@ func addrOf(ln net.Listener) string {
 	}
 	return ln.Addr().String()
 }
-

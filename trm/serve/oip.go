@@ -176,4 +176,3 @@ func (s *Server) oipInfer(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
-
