@@ -162,6 +162,8 @@ func (s *Server) answer(r *http.Request, sv *served, inputsField string, inputs 
 		}
 		exs[i] = ex
 	}
+	s.metrics.inflight.Inc()
+	defer s.metrics.inflight.Dec()
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
 	j := newJob(ctx, exs, halt, maxSteps, trace)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trm-go/trm/nn"
@@ -373,6 +374,9 @@ func (s *scheduler) runStep(b *batch) (err error) {
 		}
 	}()
 	start := time.Now()
+	if hook := testStepHook.Load(); hook != nil {
+		(*hook)(s.name, len(b.items))
+	}
 	b.step()
 	s.metrics.batchSize.Observe(float64(len(b.items)))
 	s.metrics.stepSeconds.Observe(time.Since(start).Seconds())
@@ -410,6 +414,11 @@ func (s *scheduler) release(b *batch) {
 		s.left(n)
 	}
 }
+
+// testStepHook, when set by a test, is called before every step with the
+// model name and the batch size (to observe batching, hold a loop, or
+// make a step panic).
+var testStepHook atomic.Pointer[func(model string, batch int)]
 
 // confidence is sigmoid(q_halt): the model's estimate that its answer is
 // exactly right.
