@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets a test run this binary as trm itself (TRM_TEST_MAIN=1),
+// for what needs a process of its own: signals.
+func TestMain(m *testing.M) {
+	if os.Getenv("TRM_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestServeFlags: bad flags are refused with exit code 2 and a message
+// naming the flag.
+func TestServeFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-batch", "0"}, "--max-batch 0, want 1 to"},
+		{[]string{"--max-inputs", "10", "--max-queue", "5"}, "--max-inputs 10, want 1 to --max-queue (5)"},
+		{[]string{"--timeout", "0s"}, "--timeout 0s, want > 0"},
+		{[]string{"--halt", "soon"}, "--halt"},
+		{[]string{"--log-format", "xml"}, `--log-format "xml"`},
+		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--model", "nameonly"}, `--model "nameonly", want NAME=PATH`},
+		{[]string{"--model", "x=embedded:chess"}, `no model is shipped for "chess"`},
+		{[]string{"--threads", "-1"}, "--threads -1"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"serve"}, c.args...), &out, &errb)
+		assert.Equal(t, exitUsage, code, "%v: %s", c.args, errb.String())
+		assert.Contains(t, errb.String(), c.want, "%v", c.args)
+	}
+}
+
+// TestServeStartFails: a busy port or a bad checkpoint fails start-up at
+// once with exit code 1 and a clear message.
+func TestServeStartFails(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	var out, errb bytes.Buffer
+	code := run([]string{"serve", "--addr", busy.Addr().String(), "--admin-addr", "off"}, &out, &errb)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errb.String(), "--addr: listen tcp "+busy.Addr().String())
+	assert.Contains(t, errb.String(), "address already in use")
+
+	errb.Reset()
+	code = run([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", busy.Addr().String()}, &out, &errb)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errb.String(), "--admin-addr: listen tcp")
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.safetensors")
+	require.NoError(t, os.WriteFile(bad, []byte("not a checkpoint"), 0o644))
+	for _, path := range []string{bad, filepath.Join(dir, "missing.safetensors")} {
+		errb.Reset()
+		code = run([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "off", "--model", "m=" + path}, &out, &errb)
+		assert.Equal(t, exitFailure, code, errb.String())
+		assert.Contains(t, errb.String(), "--model m: ")
+		assert.Contains(t, errb.String(), path)
+	}
+}
+
+// serveProcess starts trm serve in a process of its own and returns it
+// with its base URL once it listens.
+func serveProcess(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "off"}, args...)...)
+	cmd.Env = append(os.Environ(), "TRM_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line)
+	require.NotNil(t, m, "first line %q", line)
+	go io.Copy(io.Discard, stdout)
+	return cmd, m[1], &stderr
+}
+
+// TestServeSignals: SIGTERM lets requests in flight finish and exits 0; a
+// second signal exits at once with 130.
+func TestServeSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts trm serve processes (-short)")
+	}
+	// Enough 9×9 work (all 6 steps of 256 puzzles, one loop) to still be
+	// running when the signal comes.
+	var grids []string
+	for range 256 {
+		grids = append(grids, `"`+strings.Repeat(".", 81)+`"`)
+	}
+	grids[0] = `"4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"`
+	body := `{"halt": "full", "inputs": [` + strings.Join(grids, ",") + `]}`
+	postAsync := func(url string) chan int {
+		codes := make(chan int, 1)
+		go func() {
+			resp, err := http.Post(url+"/v1/models/sudoku9/predict", "application/json", strings.NewReader(body))
+			if err != nil {
+				codes <- -1
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+		return codes
+	}
+
+	t.Run("drain", func(t *testing.T) {
+		cmd, url, stderr := serveProcess(t, "--model", "sudoku9=embedded:sudoku9", "--loops", "1")
+		codes := postAsync(url)
+		time.Sleep(300 * time.Millisecond) // accepted and running
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		assert.Equal(t, 200, <-codes, "the request in flight is answered")
+		require.NoError(t, cmd.Wait(), "exit 0; stderr: %s", stderr.String())
+		assert.Contains(t, stderr.String(), "shutting down")
+		assert.Contains(t, stderr.String(), "every accepted request was answered")
+	})
+
+	t.Run("second signal", func(t *testing.T) {
+		cmd, url, stderr := serveProcess(t, "--model", "sudoku9=embedded:sudoku9", "--loops", "1")
+		codes := postAsync(url)
+		time.Sleep(300 * time.Millisecond)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		time.Sleep(50 * time.Millisecond)
+		start := time.Now()
+		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "stderr: %s", stderr.String())
+		assert.Equal(t, exitInterrupted, ee.ExitCode())
+		assert.Less(t, time.Since(start), 2*time.Second, "exits at once")
+		assert.Contains(t, stderr.String(), "second signal")
+		<-codes
+	})
+}
