@@ -12,6 +12,7 @@
 //	eval      score a checkpoint on a task's test split or a dataset file
 //	infer     answer inputs ("3 + 7") with a checkpoint
 //	serve     serve models over HTTP: native JSON, KServe v2, Prometheus metrics
+//	loadtest  load a trm serve server on this machine and check its answers
 //	help      print this help, or a command's flags (trm help gen)
 //
 // Exit codes:
@@ -67,6 +68,7 @@ func init() {
 		{"eval", "score a checkpoint on a task's test split or a dataset file", runEval},
 		{"infer", "answer inputs such as \"3 + 7\" with a checkpoint", runInfer},
 		{"serve", "serve models over HTTP: native JSON, KServe v2, Prometheus metrics", runServe},
+		{"loadtest", "load a trm serve server on this machine and check its answers", runLoadtest},
 		{"help", "print this help, or a command's flags (trm help gen)", runHelp},
 	}
 }

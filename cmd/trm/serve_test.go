@@ -3,9 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +21,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/trm-go/trm/checkpoints"
+	"github.com/trm-go/trm/trm/infer"
+	"github.com/trm-go/trm/trm/serve"
 )
 
 // TestMain lets a test run this binary as trm itself (TRM_TEST_MAIN=1),
@@ -159,4 +166,37 @@ func TestServeSignals(t *testing.T) {
 		assert.Contains(t, stderr.String(), "second signal")
 		<-codes
 	})
+}
+
+// TestLoadtestAgainstServe: trm loadtest against the real server (not a
+// fake) with several requests in flight: every answer equals the model's
+// answer offline, and the run passes.
+func TestLoadtestAgainstServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the models (-short)")
+	}
+	var ms []serve.Model
+	for _, name := range []string{"arith", "sudoku6"} {
+		data, ok := checkpoints.Lookup(name)
+		require.True(t, ok)
+		p, err := infer.DecodePredictor(data, "embedded:"+name)
+		require.NoError(t, err)
+		ms = append(ms, serve.Model{Name: name, Model: p.Model, Task: p.Task})
+	}
+	srv, err := serve.New(ms, serve.Options{Loops: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	defer srv.Close()
+	defer ts.Close()
+	code, out, errOut := loadtestRun(context.Background(), "--url", ts.URL, "--models", "arith,sudoku6",
+		"--requests", "120", "--concurrency", "16", "--pool", "30", "--json")
+	require.Equal(t, exitOK, code, "stderr: %s\nstdout: %s", errOut, out)
+	var rep struct {
+		Pass        bool
+		StatusCodes map[string]int64 `json:"status_codes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	assert.True(t, rep.Pass)
+	assert.Equal(t, map[string]int64{"200": 120}, rep.StatusCodes)
+	assert.Contains(t, out, `"wrong":0`)
 }
