@@ -218,7 +218,6 @@ func (s *scheduler) left(n int) {
 type batch struct {
 	m       *trm.Model
 	tape    *nn.Tape
-	mark    nn.Mark
 	x, y, z []float32
 	items   []*item
 	steps   []int // supervision steps each item has had
@@ -234,8 +233,6 @@ func newBatch(m *trm.Model, maxBatch int) *batch {
 		x: make([]float32, maxBatch*S*D), y: make([]float32, maxBatch*S*D), z: make([]float32, maxBatch*S*D),
 		preds: make([]int32, maxBatch*m.Config.SeqLen), q: make([]float32, maxBatch),
 	}
-	b.tape.SetNoGrad(true)
-	b.mark = b.tape.Mark()
 	return b
 }
 
@@ -245,14 +242,23 @@ func (b *batch) add(it *item) {
 	i := len(b.items)
 	b.items = append(b.items, it)
 	b.steps = append(b.steps, 0)
-	t := b.tape
+	t := b.fresh()
 	x := b.m.Input(t, it.ex.Input, []int32{it.ex.PuzzleID})
 	copy(b.x[i*b.row:(i+1)*b.row], x.Value.Data)
-	t.Release(b.mark)
 	S, D := b.m.Config.SeqTotal(), b.m.Config.HiddenSize
 	one := []int{1, S, D}
 	b.m.ResetSample(&tensor.Tensor{Shape: one, Data: b.y[i*b.row : (i+1)*b.row]},
 		&tensor.Tensor{Shape: one, Data: b.z[i*b.row : (i+1)*b.row]}, 0)
+}
+
+// fresh resets the tape for a no-gradient pass. Everything that lasts
+// (x, y, z) lives in the batch's own buffers, so the whole arena is free
+// again; Reset also grows it to the largest pass seen, after which passes
+// allocate nothing.
+func (b *batch) fresh() *nn.Tape {
+	b.tape.Reset()
+	b.tape.SetNoGrad(true)
+	return b.tape
 }
 
 // remove drops slot i, moving the last item into it.
@@ -274,7 +280,7 @@ func (b *batch) step() {
 	B := len(b.items)
 	S, D := b.m.Config.SeqTotal(), b.m.Config.HiddenSize
 	shape := []int{B, S, D}
-	t := b.tape
+	t := b.fresh()
 	out := b.m.Step(t,
 		t.Const(&tensor.Tensor{Shape: shape, Data: b.x[:B*b.row]}),
 		t.Const(&tensor.Tensor{Shape: shape, Data: b.y[:B*b.row]}),
@@ -283,7 +289,6 @@ func (b *batch) step() {
 	copy(b.z[:B*b.row], out.Z.Value.Data)
 	trm.Predictions(b.preds[:B*b.m.Config.SeqLen], &out.Logits.Value)
 	copy(b.q[:B], out.QHalt.Value.Data)
-	t.Release(b.mark)
 	for i := range b.steps {
 		b.steps[i]++
 	}
