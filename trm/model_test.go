@@ -86,3 +86,40 @@ func TestLatentNormsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestStepNoGradSameValues: a step on a tape with gradients off (which
+// frees every cycle's activations, the last one's too) gives exactly the
+// values of a step that keeps them for backward.
+func TestStepNoGradSameValues(t *testing.T) {
+	for _, v := range []nn.Variant{nn.VariantAttn, nn.VariantMLP} {
+		t.Run(string(v), func(t *testing.T) {
+			c := trmtest.TinyConfig(t, v)
+			m, err := trm.NewModel(c.ModelConfig, 11)
+			require.NoError(t, err)
+			// Non-trivial halting head, so q_halt depends on y.
+			for i := range m.QHead.Weight.Value.Data {
+				m.QHead.Weight.Value.Data[i] = float32(i%7-3) / 10
+			}
+			B, L := 2, c.SeqLen
+			tokens := make([]int32, B*L)
+			for i := range tokens {
+				tokens[i] = int32((i * 5) % c.VocabSize)
+			}
+			run := func(noGrad bool) (trm.StepOut, *nn.Tape) {
+				tape := nn.NewTape()
+				tape.SetNoGrad(noGrad)
+				x := m.Input(tape, tokens, []int32{0, 0})
+				y, z := m.NewCarry(B)
+				out := m.Step(tape, x, tape.Const(y), tape.Const(z))
+				out = m.Step(tape, x, tape.Const(&out.Y.Value), tape.Const(&out.Z.Value))
+				return out, tape
+			}
+			graded, _ := run(false)
+			free, _ := run(true)
+			assert.Equal(t, graded.Y.Value.Data, free.Y.Value.Data)
+			assert.Equal(t, graded.Z.Value.Data, free.Z.Value.Data)
+			assert.Equal(t, graded.Logits.Value.Data, free.Logits.Value.Data)
+			assert.Equal(t, graded.QHalt.Value.Data, free.QHalt.Value.Data)
+		})
+	}
+}
