@@ -25,6 +25,7 @@ type serveFlags struct {
 	models          listFlag
 	threads, loops  int
 	haltName        string
+	maxWait         string
 	opts            serve.Options
 	maxBody         int64
 	shutdown        time.Duration
@@ -61,7 +62,7 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 	fs.IntVar(&f.loops, "loops", 0, "batch loops per model (0: one single-threaded loop per thread for small models, else one loop using every thread)")
 	fs.StringVar(&f.haltName, "halt", string(trm.HaltEarly), "halting of a request that names none: early (stop at q_halt > 0) or full (N_sup steps)")
 	fs.IntVar(&f.opts.MaxBatch, "max-batch", d.MaxBatch, "most inputs one batch loop runs together")
-	fs.DurationVar(&f.opts.MaxWait, "max-wait", d.MaxWait, "how long a lone input waits for company before its first step (0: none)")
+	fs.StringVar(&f.maxWait, "max-wait", "auto", "how long a lone input waits for company before its first step: a duration (0: none) or auto (a tenth of a step, at most 1ms)")
 	fs.IntVar(&f.opts.MaxQueue, "max-queue", d.MaxQueue, "most inputs waiting per model (429 beyond)")
 	fs.IntVar(&f.opts.MaxInputs, "max-inputs", d.MaxInputs, "most inputs in one request")
 	fs.Int64Var(&f.maxBody, "max-body", d.MaxBody, "largest request body in `bytes` (413 beyond)")
@@ -79,8 +80,6 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 		return nil, usagef("--loops %d, want 0 to %d", f.loops, maxThreads)
 	case f.opts.MaxBatch < 1 || f.opts.MaxBatch > trm.MaxBatchSize:
 		return nil, usagef("--max-batch %d, want 1 to %d", f.opts.MaxBatch, trm.MaxBatchSize)
-	case f.opts.MaxWait < 0:
-		return nil, usagef("--max-wait %v, want ≥ 0", f.opts.MaxWait)
 	case f.opts.MaxQueue < 1:
 		return nil, usagef("--max-queue %d, want ≥ 1", f.opts.MaxQueue)
 	case f.opts.MaxInputs < 1 || f.opts.MaxInputs > f.opts.MaxQueue:
@@ -94,8 +93,15 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 	case f.logFormat != "text" && f.logFormat != "json":
 		return nil, usagef("--log-format %q, want text or json", f.logFormat)
 	}
-	if f.opts.MaxWait == 0 {
-		f.opts.MaxWait = -1 // serve.Options: negative is "no wait", zero the default
+	if f.maxWait != "auto" { // serve.Options: 0 is auto, negative no wait
+		w, err := time.ParseDuration(f.maxWait)
+		if err != nil || w < 0 {
+			return nil, usagef("--max-wait %q, want auto or a duration ≥ 0 such as 500us", f.maxWait)
+		}
+		f.opts.MaxWait = w
+		if w == 0 {
+			f.opts.MaxWait = -1
+		}
 	}
 	f.opts.MaxBody = f.maxBody
 	halt, err := trm.ParseHaltMode(f.haltName)

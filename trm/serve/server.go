@@ -39,7 +39,8 @@ type Options struct {
 	MaxBatch int
 	// MaxWait is how long an idle batch loop that got an input waits for
 	// more to run with it before its first step; later arrivals join at
-	// any step boundary without waiting. Negative: no wait.
+	// any step boundary without waiting. 0 (the default): a tenth of the
+	// loop's last step, at most 1 ms; negative: no wait.
 	MaxWait time.Duration
 	// MaxQueue is the most inputs waiting per model; a request whose inputs
 	// do not fit is refused with 429 and Retry-After.
@@ -65,7 +66,6 @@ type Options struct {
 // DefaultOptions are the values zero fields of Options take.
 var DefaultOptions = Options{
 	MaxBatch:  16,
-	MaxWait:   time.Millisecond,
 	MaxQueue:  1024,
 	MaxInputs: 256,
 	MaxBody:   1 << 20,
@@ -78,9 +78,6 @@ func (o Options) withDefaults() (Options, error) {
 	d := DefaultOptions
 	if o.MaxBatch == 0 {
 		o.MaxBatch = d.MaxBatch
-	}
-	if o.MaxWait == 0 {
-		o.MaxWait = d.MaxWait
 	}
 	if o.MaxQueue == 0 {
 		o.MaxQueue = d.MaxQueue
