@@ -62,7 +62,7 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 	fs.IntVar(&f.loops, "loops", 0, "batch loops per model (0: one single-threaded loop per thread for small models, else one loop using every thread)")
 	fs.StringVar(&f.haltName, "halt", string(trm.HaltEarly), "halting of a request that names none: early (stop at q_halt > 0) or full (N_sup steps)")
 	fs.IntVar(&f.opts.MaxBatch, "max-batch", d.MaxBatch, "most inputs one batch loop runs together")
-	fs.StringVar(&f.maxWait, "max-wait", "auto", "how long a lone input waits for company before its first step: a duration (0: none) or auto (a tenth of a step, at most 1ms)")
+	fs.StringVar(&f.maxWait, "max-wait", "auto", "how long a lone input waits for company before its first step: a duration (0: none) or auto (a tenth of a step if that is ≥ 1ms, at most 5ms: only large models wait)")
 	fs.IntVar(&f.opts.MaxQueue, "max-queue", d.MaxQueue, "most inputs waiting per model (429 beyond)")
 	fs.IntVar(&f.opts.MaxInputs, "max-inputs", d.MaxInputs, "most inputs in one request")
 	fs.Int64Var(&f.maxBody, "max-body", d.MaxBody, "largest request body in `bytes` (413 beyond)")

@@ -696,3 +696,23 @@ func TestNewRefuses(t *testing.T) {
 	_, err = New([]Model{{Name: "x", Model: p.Model, Task: s9.Task}}, Options{})
 	assert.Error(t, err, "a task that does not fit the model")
 }
+
+// TestWaitFor: the wait for company is the option when set, and by default
+// a tenth of a step, only for steps of 10 ms or more, at most 5 ms.
+func TestWaitFor(t *testing.T) {
+	b := &batch{}
+	for _, c := range []struct {
+		opt, last, want time.Duration
+	}{
+		{3 * time.Millisecond, time.Second, 3 * time.Millisecond},
+		{-1, time.Second, 0},
+		{0, 0, 0},
+		{0, 2 * time.Millisecond, 0},
+		{0, 20 * time.Millisecond, 2 * time.Millisecond},
+		{0, 200 * time.Millisecond, 5 * time.Millisecond},
+	} {
+		s := &scheduler{maxWait: c.opt}
+		b.lastStep = c.last
+		assert.Equal(t, c.want, s.waitFor(b), "MaxWait %v, last step %v", c.opt, c.last)
+	}
+}

@@ -40,7 +40,8 @@ type Options struct {
 	// MaxWait is how long an idle batch loop that got an input waits for
 	// more to run with it before its first step; later arrivals join at
 	// any step boundary without waiting. 0 (the default): a tenth of the
-	// loop's last step, at most 1 ms; negative: no wait.
+	// loop's last step when that is 1 ms or more, at most 5 ms (only large
+	// models wait); negative: no wait.
 	MaxWait time.Duration
 	// MaxQueue is the most inputs waiting per model; a request whose inputs
 	// do not fit is refused with 429 and Retry-After.
