@@ -6,10 +6,12 @@
 #   2. `trm serve` under `trm loadtest` at concurrency 1, 16, 64 for sudoku9
 #      and arith (one input per request, halt full), with the default layout,
 #      with --max-batch 1, and with one loop (--loops 1);
-#   3. overload: a fixed rate of ~4× capacity for OVERLOAD seconds, counting
+#   3. p99 at half of saturation (a fixed rate of HALF req/s, default 80)
+#      against a lone request's latency;
+#   4. overload: a fixed rate of ~4× capacity (RATE, default 600) for OVERLOAD seconds, counting
 #      429s, 5xx, wrong answers, and the server's peak RSS.
 # The load generator runs on the same machine (--threads 1): on 2 cores it
-# takes part of one. Usage: scripts/bench_serve.sh [DURATION (default 15s)]
+# takes part of one. Usage: [RATE=640 HALF=80 OVERLOAD=60] scripts/bench_serve.sh [DURATION (default 15s)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-15s}
@@ -69,6 +71,12 @@ for layout in "" "--max-batch 1" "--loops 1" "--loops 1 --max-batch 1"; do
   done
   serve_stop
 done
+
+echo "== half of saturation: sudoku9 at a fixed --rate ${HALF:-80} (default layout)"
+serve_start
+load sudoku9 --concurrency 1
+load sudoku9 --rate ${HALF:-80}
+serve_stop
 
 echo "== overload: sudoku9 at a fixed rate for ${OVERLOAD}s (default layout, --max-queue 256)"
 serve_start --max-queue 256
