@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,12 +93,12 @@ func TestServeStartFails(t *testing.T) {
 
 // serveProcess starts trm serve in a process of its own and returns it
 // with its base URL once it listens.
-func serveProcess(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+func serveProcess(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "off"}, args...)...)
 	cmd.Env = append(os.Environ(), "TRM_TEST_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -107,7 +108,39 @@ func serveProcess(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffe
 	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line)
 	require.NotNil(t, m, "first line %q", line)
 	go io.Copy(io.Discard, stdout)
-	return cmd, m[1], &stderr
+	return cmd, m[1], stderr
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitInFlight waits until the server reports a request in flight.
+func waitInFlight(t *testing.T, url string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "\ntrm_inflight_requests 1\n")
+	}, 30*time.Second, 10*time.Millisecond, "a request in flight")
 }
 
 // TestServeSignals: SIGTERM lets requests in flight finish and exits 0; a
@@ -142,7 +175,7 @@ func TestServeSignals(t *testing.T) {
 	t.Run("drain", func(t *testing.T) {
 		cmd, url, stderr := serveProcess(t, "--model", "sudoku9=embedded:sudoku9", "--loops", "1")
 		codes := postAsync(url)
-		time.Sleep(300 * time.Millisecond) // accepted and running
+		waitInFlight(t, url)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 		assert.Equal(t, 200, <-codes, "the request in flight is answered")
 		require.NoError(t, cmd.Wait(), "exit 0; stderr: %s", stderr.String())
@@ -153,7 +186,7 @@ func TestServeSignals(t *testing.T) {
 	t.Run("second signal", func(t *testing.T) {
 		cmd, url, stderr := serveProcess(t, "--model", "sudoku9=embedded:sudoku9", "--loops", "1")
 		codes := postAsync(url)
-		time.Sleep(300 * time.Millisecond)
+		waitInFlight(t, url)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 		time.Sleep(50 * time.Millisecond)
 		start := time.Now()

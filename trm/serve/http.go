@@ -210,12 +210,12 @@ func (s *Server) lookup(r *http.Request) (*served, *apiError) {
 }
 
 // run submits a job to the model's scheduler and waits for it within the
-// server's timeout: 429 when the queue is full, 503 while shutting down,
+// server's timeout: 429 when the queue is full, 503 once the schedulers are closed,
 // 504 when the deadline passes, a 499 in the log when the client left.
 func (s *Server) run(r *http.Request, sv *served, j *job) *apiError {
-	if !s.Ready() {
-		return &apiError{status: http.StatusServiceUnavailable, Code: codeShuttingDown, Message: "the server is shutting down", retryAfter: defaultRetryAfter}
-	}
+	// No readiness check here: a request the HTTP server accepted is
+	// answered even while the drain runs (readiness only steers load
+	// balancers away); the schedulers close once every handler is done.
 	switch err := sv.sched.submit(j); {
 	case errors.Is(err, errQueueFull):
 		return &apiError{status: http.StatusTooManyRequests, Code: codeQueueFull,
