@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/trm-go/trm/internal/trmtest"
 	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/tensor"
 	"github.com/trm-go/trm/trm"
 )
 
@@ -122,4 +123,55 @@ func TestStepNoGradSameValues(t *testing.T) {
 			assert.Equal(t, graded.QHalt.Value.Data, free.QHalt.Value.Data)
 		})
 	}
+}
+
+// TestStepObserved: the observed step sees every net call in order (n
+// latent updates then the answer update, T times) with the carry as it
+// evolves, and returns exactly Step's outputs.
+func TestStepObserved(t *testing.T) {
+	c := trmtest.TinyConfig(t, nn.VariantMLP)
+	m, err := trm.NewModel(c.ModelConfig, 5)
+	require.NoError(t, err)
+	for i := range m.QHead.Weight.Value.Data {
+		m.QHead.Weight.Value.Data[i] = float32(i%5-2) / 10
+	}
+	B, L := 2, c.SeqLen
+	tokens := make([]int32, B*L)
+	for i := range tokens {
+		tokens[i] = int32((i * 3) % c.VocabSize)
+	}
+	tape := nn.NewTape()
+	tape.SetNoGrad(true)
+	x := m.Input(tape, tokens, []int32{0, 0})
+	y0, z0 := m.NewCarry(B)
+	want := m.Step(tape, x, tape.Const(y0), tape.Const(z0))
+	wantY := append([]float32(nil), want.Y.Value.Data...)
+	wantLogits := append([]float32(nil), want.Logits.Value.Data...)
+	wantQ := append([]float32(nil), want.QHalt.Value.Data...)
+
+	tape2 := nn.NewTape()
+	tape2.SetNoGrad(true)
+	x2 := m.Input(tape2, tokens, []int32{0, 0})
+	var seen []trm.Cycle
+	var lastZ []float32
+	got, err := m.StepObserved(tape2, x2, tape2.Const(y0), tape2.Const(z0), func(cy trm.Cycle, y, z *tensor.Tensor) {
+		seen = append(seen, cy)
+		lastZ = append(lastZ[:0], z.Data...)
+	})
+	require.NoError(t, err)
+	var order []trm.Cycle
+	for h := 1; h <= c.HCycles; h++ {
+		for i := 1; i <= c.LCycles; i++ {
+			order = append(order, trm.Cycle{Cycle: h, Inner: i})
+		}
+		order = append(order, trm.Cycle{Cycle: h})
+	}
+	assert.Equal(t, order, seen)
+	assert.Equal(t, wantY, got.Y.Value.Data)
+	assert.Equal(t, wantLogits, got.Logits.Value.Data)
+	assert.Equal(t, wantQ, got.QHalt.Value.Data)
+	assert.Equal(t, got.Z.Value.Data, lastZ, "the last observation is the step's z")
+
+	_, err = m.StepObserved(nn.NewTape(), x2, tape2.Const(y0), tape2.Const(z0), func(trm.Cycle, *tensor.Tensor, *tensor.Tensor) {})
+	assert.ErrorContains(t, err, "gradients off")
 }
