@@ -163,6 +163,9 @@ func (c ModelConfig) sampleActivationFloats(training bool) float64 {
 	}
 	call := float64(c.LLayers)*block + 2*S*D // + the two injection adds
 	cycle := float64(c.LCycles+1) * call     // the recorded cycle
+	if !training {
+		cycle = call // inference frees every net call's activations (Model.Step on a no-gradient tape)
+	}
 	input := 4*S*D + 2*S*D                   // embeddings, prefix, scale; the no-grad cycles' y, z
 	if c.PosEncodings == PosLearned {
 		input += 2 * S * D
