@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strconv"
+	"unsafe"
 
+	"github.com/trm-go/trm/internal/mmapfile"
 	"github.com/trm-go/trm/trm/safetensors"
+	"github.com/trm-go/trm/trm/torchfile"
 )
 
 // Checkpoint format, stored under "format" in the safetensors metadata.
@@ -24,6 +26,11 @@ type Checkpoint struct {
 	Step    int64
 	Tensors map[string][]float32
 	Meta    map[string]string
+
+	// checked is set by the readers, which check every tensor (Check) as
+	// they decode it: ModelFromCheckpoint then need not scan a multi-GB
+	// model a second time.
+	checked bool
 }
 
 // Reserved metadata keys of a checkpoint.
@@ -59,12 +66,50 @@ func (ck *Checkpoint) Check() error {
 	return errors.Join(errs...)
 }
 
+// checkShapes is Check without the scan of the values: a valid config and
+// exactly its tensors, each of the right size.
+func (ck *Checkpoint) checkShapes() error {
+	if err := ck.Config.ModelConfig.Validate(); err != nil {
+		return err
+	}
+	want := ck.Config.TensorSpecs()
+	if len(ck.Tensors) != len(want) {
+		return ck.Check()
+	}
+	for _, s := range want {
+		if t, ok := ck.Tensors[s.Name]; !ok || len(t) != s.Size() {
+			return ck.Check() // the full report
+		}
+	}
+	return nil
+}
+
 // checkFinite returns an error naming tensor name and the index of its
-// first NaN or ±Inf value, or nil when every value is finite.
+// first NaN or ±Inf value, or nil when every value is finite. It scans
+// the bits, two values at a time: a float32 is not finite exactly when its
+// exponent bits are all ones, and adding 1 to such an exponent carries
+// into the sign bit (bits 31 and 63 of the pair).
 func checkFinite(name string, v []float32) error {
-	for i, x := range v {
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("tensor %q holds %v at index %d, want finite weights", name, f, i)
+	const mask, one = 0x7f800000_7f800000, 0x00800000_00800000
+	const block = 4096
+	for start := 0; start < len(v); start += block {
+		chunk := v[start:min(start+block, len(v))]
+		var bad uint64
+		i := 0
+		for ; i+1 < len(chunk); i += 2 {
+			pair := uint64(math.Float32bits(chunk[i])) | uint64(math.Float32bits(chunk[i+1]))<<32
+			bad |= pair&mask + one
+		}
+		if i < len(chunk) {
+			bad |= uint64(math.Float32bits(chunk[i]))&mask + one
+		}
+		if bad&(1<<31|1<<63) == 0 {
+			continue
+		}
+		for j, x := range chunk {
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("tensor %q holds %v at index %d, want finite weights", name, f, start+j)
+			}
 		}
 	}
 	return nil
@@ -121,17 +166,37 @@ func SaveCheckpoint(path string, ck *Checkpoint) error {
 // against its config: format, a valid model config, no missing or extra tensor,
 // each F32 with the shape the config wants and only finite values (the
 // first NaN or ±Inf of a tensor is reported with its index).
+//
+// A file in the torch.save format (an official PyTorch checkpoint) is
+// imported instead, with the all_config.yaml beside it: see ImportTorch.
+//
+// Large files are memory-mapped where the system allows (see
+// internal/mmapfile): the tensors are the file's pages, read from the page
+// cache without a copy in the Go heap, and ModelFromCheckpoint uses them as
+// the model's weights, so a multi-GB model loads in about the time it
+// takes to read it once. The mapping is private: writing to the weights
+// never changes the file.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := mmapfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	return DecodeCheckpoint(data, path)
+	if torchfile.IsTorchZip(data) {
+		return importTorch(data, path, ImportOptions{}, true)
+	}
+	return decodeCheckpoint(data, path, true)
 }
 
 // DecodeCheckpoint parses a checkpoint held in memory (an embedded model,
-// for instance); name labels the errors. See LoadCheckpoint.
+// for instance); name labels the errors. See LoadCheckpoint. The
+// checkpoint's tensors are copies: data may be read-only.
 func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
+	return decodeCheckpoint(data, name, false)
+}
+
+// decodeCheckpoint is DecodeCheckpoint; alias says whether the tensors may
+// share memory with data (data is private to the checkpoint and writable).
+func decodeCheckpoint(data []byte, name string, alias bool) (*Checkpoint, error) {
 	f, err := safetensors.Unmarshal(data, name)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -178,7 +243,14 @@ func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
 		case !slices.Equal(t.Shape, s.Shape):
 			errs = append(errs, fmt.Errorf("tensor %q has shape %v, config wants %v", s.Name, t.Shape, s.Shape))
 		default:
-			v, err := t.Float32s()
+			v, ok := []float32(nil), false
+			if alias {
+				v, ok = float32View(t.Data)
+			}
+			var err error
+			if !ok {
+				v, err = t.Float32s()
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("tensor %q: %w", s.Name, err))
 				continue
@@ -197,6 +269,7 @@ func DecodeCheckpoint(data []byte, name string) (*Checkpoint, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
+	ck.checked = true
 	return ck, nil
 }
 
@@ -234,14 +307,49 @@ func (m *Model) Load(ck *Checkpoint) error {
 }
 
 // ModelFromCheckpoint builds the model a checkpoint describes, with its
-// weights.
+// weights. The model takes the checkpoint's tensors as its weights, without
+// a copy (a multi-GB model is held once, memory-mapped when it came from
+// LoadCheckpoint): from then on the model and ck.Tensors share their
+// values. Use Model.Load to copy weights into a model instead.
+//
+// The checkpoint is checked (Check) unless it comes straight from
+// LoadCheckpoint, DecodeCheckpoint or ImportTorch, which checked every
+// value as they read it; a caller that changes a read checkpoint's tensors
+// should call Check itself.
 func ModelFromCheckpoint(ck *Checkpoint) (*Model, error) {
-	m, err := NewModel(ck.Config.ModelConfig, 0)
+	if !ck.checked {
+		if err := ck.Check(); err != nil {
+			return nil, err
+		}
+	} else if err := ck.checkShapes(); err != nil {
+		return nil, err
+	}
+	m, err := newModel(ck.Config.ModelConfig, 0, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Load(ck); err != nil {
-		return nil, err
+	for _, p := range m.params {
+		p.Value.Data = ck.Tensors[p.Name] // Check: present, with the size of its spec
 	}
 	return m, nil
+}
+
+// littleEndian reports whether this machine stores numbers little-endian,
+// the byte order of safetensors and torch files.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// float32View returns b as float32 values without a copy when that is
+// possible: a little-endian machine and b 4-byte aligned, of a length
+// divisible by 4. ok is false otherwise.
+func float32View(b []byte) (v []float32, ok bool) {
+	if !littleEndian || len(b)%4 != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 != 0 {
+		return nil, false
+	}
+	if len(b) == 0 {
+		return []float32{}, true
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), true
 }

@@ -19,6 +19,7 @@
 //	trm/infer        Predictor (answer text) and Evaluate (score a model)
 //	trm/puzzle       Sudoku and maze generators, solvers, CSV formats
 //	trm/safetensors  the file format of checkpoints
+//	trm/torchfile    PyTorch torch.save files: official checkpoints in (ImportTorch), out (ExportTorch)
 //
 // The paper's names are used in the code: n = L_cycles, T = H_cycles,
 // N_sup = halt_max_steps; y is the official z_H and z the official z_L.

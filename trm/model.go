@@ -59,6 +59,12 @@ type Model struct {
 // source of truth for names, shapes and init; the network's blocks are
 // nn.NewNet's, checked against it.
 func NewModel(cfg ModelConfig, seed uint64) (*Model, error) {
+	return newModel(cfg, seed, true)
+}
+
+// newModel is NewModel; without init the weights are left as allocated
+// (zero, and never touched: the caller replaces them).
+func newModel(cfg ModelConfig, seed uint64, init bool) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -108,6 +114,9 @@ func NewModel(cfg ModelConfig, seed uint64) (*Model, error) {
 	m.PuzzleEmb = m.byName[namePuzzleEmb] // nil without a puzzle embedding
 	m.PosEmb = m.byName[namePosEmb]       // nil unless learned positions
 
+	if !init {
+		return m, nil
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x7472_6d5f_696e_6974)) // "trm_init"
 	for i, s := range specs {
 		switch s.Init.Kind {

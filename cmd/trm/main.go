@@ -13,6 +13,8 @@
 //	infer     answer inputs ("3 + 7") with a checkpoint
 //	serve     serve models over HTTP: native JSON, KServe v2, Prometheus metrics
 //	loadtest  load a trm serve server on this machine and check its answers
+//	import    convert an official PyTorch checkpoint into a trm checkpoint
+//	export    write a trm checkpoint for the official PyTorch trainer
 //	help      print this help, or a command's flags (trm help gen)
 //
 // Exit codes:
@@ -69,6 +71,8 @@ func init() {
 		{"infer", "answer inputs such as \"3 + 7\" with a checkpoint", runInfer},
 		{"serve", "serve models over HTTP: native JSON, KServe v2, Prometheus metrics", runServe},
 		{"loadtest", "load a trm serve server on this machine and check its answers", runLoadtest},
+		{"import", "convert an official PyTorch checkpoint into a trm checkpoint", runImport},
+		{"export", "write a trm checkpoint for the official PyTorch trainer", runExport},
 		{"help", "print this help, or a command's flags (trm help gen)", runHelp},
 	}
 }

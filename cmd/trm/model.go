@@ -32,7 +32,7 @@ var availableMemory = trm.AvailableMemory
 // and unit names what --batch runs together.
 func (m *modelFlags) register(fs *flag.FlagSet, haltUsage, unit string) {
 	m.task.register(fs, "")
-	fs.StringVar(&m.checkpoint, "checkpoint", "", "model `file` (.safetensors); default: the embedded model for --task")
+	fs.StringVar(&m.checkpoint, "checkpoint", "", "model `file` (.safetensors, or an official PyTorch checkpoint with its all_config.yaml beside it); default: the embedded model for --task")
 	fs.StringVar(&m.haltName, "halt", string(trm.HaltFull), haltUsage)
 	fs.IntVar(&m.steps, "steps", 0, "supervision steps at most (0: the model's N_sup); more than N_sup needs --steps-beyond-nsup")
 	fs.BoolVar(&m.beyondNsup, "steps-beyond-nsup", false, fmt.Sprintf("allow --steps above the N_sup the model was trained for (up to %d)", trm.MaxHaltSteps))
@@ -101,7 +101,11 @@ func loadModel(path string, tf *taskFlags) (*infer.Predictor, string, error) {
 		label string
 		err   error
 	)
-	if path != "" {
+	if path != "" && isTorchFile(path) {
+		// An official PyTorch checkpoint: the task flags may name its task.
+		label = path
+		p, err = loadTorchPredictor(path, tf)
+	} else if path != "" {
 		label = path
 		p, err = infer.LoadPredictor(path)
 	} else {
