@@ -11,6 +11,7 @@
 //	train     train a model into a run folder
 //	eval      score a checkpoint on a task's test split or a dataset file
 //	infer     answer inputs ("3 + 7") with a checkpoint
+//	trace     show a model's answer, halting and latent state after every step of one input
 //	serve     serve models over HTTP: native JSON, KServe v2, Prometheus metrics
 //	loadtest  load a trm serve server on this machine and check its answers
 //	import    convert an official PyTorch checkpoint into a trm checkpoint
@@ -69,6 +70,7 @@ func init() {
 		{"train", "train a model into a run folder", runTrain},
 		{"eval", "score a checkpoint on a task's test split or a dataset file", runEval},
 		{"infer", "answer inputs such as \"3 + 7\" with a checkpoint", runInfer},
+		{"trace", "show a model's answer, halting and latent state after every step of one input", runTrace},
 		{"serve", "serve models over HTTP: native JSON, KServe v2, Prometheus metrics", runServe},
 		{"loadtest", "load a trm serve server on this machine and check its answers", runLoadtest},
 		{"import", "convert an official PyTorch checkpoint into a trm checkpoint", runImport},
