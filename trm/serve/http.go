@@ -31,6 +31,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v2/models/{name}/ready", s.only(s.oipModelReady, http.MethodGet))
 	mux.Handle("/v2/models/{name}/infer", s.only(s.oipInfer, http.MethodPost))
 	mux.Handle("/metrics", s.only(s.metricsHandler().ServeHTTP, http.MethodGet))
+	mux.Handle("/{$}", s.only(servePlayground, http.MethodGet))
+	mux.Handle("/playground/", s.only(servePlayground, http.MethodGet))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, codeNotFound, "no such path %q: see GET /v1/models, POST /v1/models/{name}/predict, /v2/... (Open Inference Protocol), /metrics", r.URL.Path))
 	})

@@ -67,6 +67,44 @@ type ModelInfo struct {
 	Parameters  int             `json:"parameters"`
 	Ready       bool            `json:"ready"`
 	Config      trm.ModelConfig `json:"config"`
+	// Example is an input the model's task accepts (a test-split one), to
+	// show what inputs look like.
+	Example string `json:"example,omitempty"`
+	// Grid is the layout of the answer's cells for grid tasks (Sudoku,
+	// maze), nil otherwise.
+	Grid *GridInfo `json:"grid,omitempty"`
+}
+
+// GridInfo is the layout of a grid task's answer: Rows × Cols cells, row by
+// row, in boxes of BoxRows × BoxCols for Sudoku.
+type GridInfo struct {
+	Kind    string `json:"kind"` // "sudoku" or "maze"
+	Rows    int    `json:"rows"`
+	Cols    int    `json:"cols"`
+	BoxRows int    `json:"box_rows,omitempty"`
+	BoxCols int    `json:"box_cols,omitempty"`
+}
+
+// gridOf returns the answer layout of a grid task, or nil.
+func gridOf(t task.Task) *GridInfo {
+	switch t := t.(type) {
+	case *task.Sudoku:
+		sh := t.Shape()
+		return &GridInfo{Kind: "sudoku", Rows: sh.Size(), Cols: sh.Size(), BoxRows: sh.BoxRows, BoxCols: sh.BoxCols}
+	case *task.Maze:
+		return &GridInfo{Kind: "maze", Rows: t.Size(), Cols: t.Size()}
+	}
+	return nil
+}
+
+// exampleOf returns a test-split input of t as text, or "" when the task
+// cannot give one (a dataset file that is missing, say).
+func exampleOf(t task.Task) string {
+	ex, err := task.Labeled(t, task.SplitTest, 0, 0)
+	if err != nil {
+		return ""
+	}
+	return t.Format(ex)
 }
 
 func (s *Server) modelInfo(sv *served) ModelInfo {
@@ -77,6 +115,7 @@ func (s *Server) modelInfo(sv *served) ModelInfo {
 	return ModelInfo{
 		Name: sv.Name, Task: sv.Task.Name(), TaskOptions: sv.Task.Options(), Source: sv.Source,
 		MaxSteps: sv.Model.Model.Config.HaltMaxSteps, Parameters: n, Ready: s.Ready(), Config: sv.Model.Model.Config,
+		Example: sv.example, Grid: gridOf(sv.Task),
 	}
 }
 

@@ -141,7 +141,8 @@ type Server struct {
 // served is one model being served.
 type served struct {
 	Model
-	sched *scheduler
+	sched   *scheduler
+	example string // an input of the task, for GET /v1/models
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -175,7 +176,7 @@ func New(models []Model, opts Options) (*Server, error) {
 		if err := m.Model.Config.CheckTask(m.Task); err != nil {
 			return nil, fmt.Errorf("serve: model %q: %w", m.Name, err)
 		}
-		s.models[m.Name] = &served{Model: m}
+		s.models[m.Name] = &served{Model: m, example: exampleOf(m.Task)}
 		s.names = append(s.names, m.Name)
 	}
 	slices.Sort(s.names)
