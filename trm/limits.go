@@ -166,7 +166,7 @@ func (c ModelConfig) sampleActivationFloats(training bool) float64 {
 	if !training {
 		cycle = call // inference frees every net call's activations (Model.Step on a no-gradient tape)
 	}
-	input := 4*S*D + 2*S*D                   // embeddings, prefix, scale; the no-grad cycles' y, z
+	input := 4*S*D + 2*S*D // embeddings, prefix, scale; the no-grad cycles' y, z
 	if c.PosEncodings == PosLearned {
 		input += 2 * S * D
 	}
