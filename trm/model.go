@@ -225,10 +225,10 @@ func (m *Model) Step(t *nn.Tape, x, y, z *nn.Node) StepOut {
 		// cycle frees its activations too (the same values; for the
 		// shipped 9×9 model at batch 16 the tape needed 91 MB with it
 		// kept).
-		y, z = m.noGradCycles(t, x, y, z, T, n)
+		y, z = m.noGradCycles(t, x, y, z, T, n, nil)
 		return StepOut{Y: y, Z: z, Logits: m.lmHead(t, y), QHalt: m.qHalt(t, y)}
 	}
-	y, z = m.noGradCycles(t, x, y, z, T-1, n) // T−1 cycles without gradient
+	y, z = m.noGradCycles(t, x, y, z, T-1, n, nil) // T−1 cycles without gradient
 	for range n {
 		z = m.Net.Forward(t, z, t.Add(y, x)) // z = net(z, y + x)
 	}
@@ -242,8 +242,9 @@ func (m *Model) Step(t *nn.Tape, x, y, z *nn.Node) StepOut {
 //
 // and returns the resulting (y, z) as constants. Each net call's
 // activations are freed as soon as its result is copied into the two state
-// buffers, so memory does not grow with T.
-func (m *Model) noGradCycles(t *nn.Tape, x, y, z *nn.Node, cycles, n int) (*nn.Node, *nn.Node) {
+// buffers, so memory does not grow with T. observe, when not nil, is called
+// after every net call with the carry at that point (see StepObserved).
+func (m *Model) noGradCycles(t *nn.Tape, x, y, z *nn.Node, cycles, n int, observe func(c Cycle, y, z *tensor.Tensor)) (*nn.Node, *nn.Node) {
 	if cycles <= 0 {
 		return y, z
 	}
@@ -256,13 +257,19 @@ func (m *Model) noGradCycles(t *nn.Tape, x, y, z *nn.Node, cycles, n int) (*nn.N
 	copy(zb.Data, z.Value.Data)
 	y, z = t.Const(&yb), t.Const(&zb)
 	mark := t.Mark()
-	for range cycles {
-		for range n {
+	for c := 1; c <= cycles; c++ {
+		for i := 1; i <= n; i++ {
 			copy(zb.Data, m.Net.Forward(t, z, t.Add(y, x)).Value.Data)
 			t.Release(mark)
+			if observe != nil {
+				observe(Cycle{Cycle: c, Inner: i}, &yb, &zb)
+			}
 		}
 		copy(yb.Data, m.Net.Forward(t, y, z).Value.Data)
 		t.Release(mark)
+		if observe != nil {
+			observe(Cycle{Cycle: c}, &yb, &zb)
+		}
 	}
 	return y, z
 }

@@ -31,23 +31,9 @@ func (m *Model) StepObserved(t *nn.Tape, x, y, z *nn.Node, observe func(c Cycle,
 	if !t.NoGrad() {
 		return StepOut{}, errors.New("trm: StepObserved needs a tape with gradients off (SetNoGrad(true))")
 	}
-	T, n := m.Config.HCycles, m.Config.LCycles
-	shape := y.Shape()
-	yb := tensor.Tensor{Shape: shape, Data: t.Alloc(len(y.Value.Data))}
-	zb := tensor.Tensor{Shape: shape, Data: t.Alloc(len(z.Value.Data))}
-	copy(yb.Data, y.Value.Data)
-	copy(zb.Data, z.Value.Data)
-	y, z = t.Const(&yb), t.Const(&zb)
-	mark := t.Mark()
-	for c := 1; c <= T; c++ {
-		for i := 1; i <= n; i++ {
-			copy(zb.Data, m.Net.Forward(t, z, t.Add(y, x)).Value.Data)
-			t.Release(mark)
-			observe(Cycle{Cycle: c, Inner: i}, &yb, &zb)
-		}
-		copy(yb.Data, m.Net.Forward(t, y, z).Value.Data)
-		t.Release(mark)
-		observe(Cycle{Cycle: c}, &yb, &zb)
+	if observe == nil {
+		return StepOut{}, errors.New("trm: StepObserved needs an observe function")
 	}
+	y, z = m.noGradCycles(t, x, y, z, m.Config.HCycles, m.Config.LCycles, observe)
 	return StepOut{Y: y, Z: z, Logits: m.lmHead(t, y), QHalt: m.qHalt(t, y)}, nil
 }
