@@ -142,19 +142,12 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 
 // predict is POST /v1/models/{name}/predict.
 func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
-	li := info(r)
-	li.api = "v1"
-	sv, e := s.lookup(r)
-	if e != nil {
-		s.writeError(w, r, e)
-		return
-	}
 	var req PredictRequest
-	if e := decodeJSON(w, r, s.opts.MaxBody, &req); e != nil {
-		s.writeError(w, r, e)
+	sv, ok := s.begin(w, r, "v1", &req)
+	if !ok {
 		return
 	}
-	li.inputs = len(req.Inputs)
+	info(r).inputs = len(req.Inputs)
 	outs, e := s.answer(r, sv, "inputs", req.Inputs, req.Halt, "halt", req.MaxSteps, "max_steps", req.Trace)
 	if e != nil {
 		if e.status != statusClientGone {
@@ -163,6 +156,22 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, PredictResponse{Model: sv.Name, Outputs: outs})
+}
+
+// begin is the start of a predict or infer request of api ("v1", "v2"):
+// it finds the model and reads the body into req, and otherwise writes the
+// error and returns false.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, api string, req any) (*served, bool) {
+	info(r).api = api
+	sv, e := s.lookup(r)
+	if e == nil {
+		e = decodeJSON(w, r, s.opts.MaxBody, req)
+	}
+	if e != nil {
+		s.writeError(w, r, e)
+		return nil, false
+	}
+	return sv, true
 }
 
 // answer checks and encodes the inputs and options of a request (the

@@ -108,16 +108,9 @@ func (s *Server) oipModelReady(w http.ResponseWriter, r *http.Request) {
 // [N] in; BYTES "answer", FP32 "confidence" and INT32 "steps" of shape [N]
 // out. Request parameters "halt" and "max_steps" are as in the native API.
 func (s *Server) oipInfer(w http.ResponseWriter, r *http.Request) {
-	li := info(r)
-	li.api = "v2"
-	sv, e := s.lookup(r)
-	if e != nil {
-		s.writeError(w, r, e)
-		return
-	}
 	var req oipInferRequest
-	if e := decodeJSON(w, r, s.opts.MaxBody, &req); e != nil {
-		s.writeError(w, r, e)
+	sv, ok := s.begin(w, r, "v2", &req)
+	if !ok {
 		return
 	}
 	if len(req.Inputs) != 1 || req.Inputs[0].Name != "text" {
@@ -149,7 +142,7 @@ func (s *Server) oipInfer(w http.ResponseWriter, r *http.Request) {
 	if p := req.Parameters; p != nil {
 		halt, maxSteps = p.Halt, p.MaxSteps
 	}
-	li.inputs = len(in.Data)
+	info(r).inputs = len(in.Data)
 	outs, e := s.answer(r, sv, "inputs[0].data", in.Data, halt, "parameters.halt", maxSteps, "parameters.max_steps", false)
 	if e != nil {
 		if e.status != statusClientGone {
