@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,7 +123,24 @@ func TestExportCommand(t *testing.T) {
 	in := "2...1414...3.....5.3..21....4.6..35."
 	code, want, stderr := trmRun("infer", "--json", "--task", "sudoku6", in)
 	require.Equal(t, 0, code, stderr)
+	// The default export rounds H_init and L_init to bfloat16, as the
+	// official buffers are: the same answer, the confidence within
+	// rounding (the generic kernels showed a change in the 10th digit).
 	code, got, stderr := trmRun("infer", "--json", "--checkpoint", filepath.Join(dir, "step_1"), in)
+	require.Equal(t, 0, code, stderr)
+	var w, g inferResult
+	require.NoError(t, json.Unmarshal([]byte(want), &w))
+	require.NoError(t, json.Unmarshal([]byte(got), &g))
+	require.Equal(t, w.Answer, g.Answer)
+	require.Equal(t, w.Steps, g.Steps)
+	require.Equal(t, w.Valid, g.Valid)
+	require.InDelta(t, w.Confidence, g.Confidence, 1e-6)
+	// --init-dtype float32 keeps every tensor exact: the same output, bit
+	// for bit.
+	exact := filepath.Join(t.TempDir(), "exact")
+	code, _, stderr = trmRun("export", "--format", "torch", "embedded:sudoku6", "--out", exact, "--name", "step_1", "--init-dtype", "float32")
+	require.Equal(t, 0, code, stderr)
+	code, got, stderr = trmRun("infer", "--json", "--checkpoint", filepath.Join(exact, "step_1"), in)
 	require.Equal(t, 0, code, stderr)
 	require.Equal(t, want, got)
 
