@@ -11,6 +11,8 @@
 //	train     train a model into a run folder
 //	eval      score a checkpoint on a task's test split or a dataset file
 //	infer     answer inputs ("3 + 7") with a checkpoint
+//	plot      draw training curves, per-step accuracy, trace norms or an ablation table as PNG or SVG
+//	ablate    train a grid of recursion settings under one budget and tabulate held-out accuracy
 //	trace     show a model's answer, halting and latent state after every step of one input
 //	serve     serve models over HTTP: native JSON, KServe v2, Prometheus metrics
 //	loadtest  load a trm serve server on this machine and check its answers
@@ -70,6 +72,8 @@ func init() {
 		{"train", "train a model into a run folder", runTrain},
 		{"eval", "score a checkpoint on a task's test split or a dataset file", runEval},
 		{"infer", "answer inputs such as \"3 + 7\" with a checkpoint", runInfer},
+		{"plot", "draw training curves, per-step accuracy, trace norms or an ablation table as PNG or SVG", runPlot},
+		{"ablate", "train a grid of recursion settings under one budget and tabulate held-out accuracy", runAblate},
 		{"trace", "show a model's answer, halting and latent state after every step of one input", runTrace},
 		{"serve", "serve models over HTTP: native JSON, KServe v2, Prometheus metrics", runServe},
 		{"loadtest", "load a trm serve server on this machine and check its answers", runLoadtest},
