@@ -107,7 +107,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 		{[]string{"gen", "--n", "-1", "--out", "-"}, "--n -1, want ≥ 0"},
 		{[]string{"gen"}, "--out is required"},
 		{[]string{"gen", "--split", "dev", "--out", "-"}, `--split: split "dev", want "train" or "test"`},
-		{[]string{"gen", "--task", "chess", "--out", "-"}, `unknown task "chess", want one of arith`},
+		{[]string{"gen", "--task", "chess", "--out", "-"}, `unknown task "chess", want one of arc, arith`},
 		{[]string{"gen", "--digits", "0", "--out", "-"}, `task arith: option digits="0", want an integer in [1, 18]`},
 		{[]string{"gen", "--opt", "digit=3", "--out", "-"}, `unknown option "digit"`},
 		{[]string{"gen", "--opt", "digits", "--out", "-"}, `want key=value`},
