@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trm-go/trm/asm"
 	"github.com/trm-go/trm/checkpoints"
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/infer"
@@ -132,6 +133,12 @@ func TestBatchingKeepsAnswers(t *testing.T) {
 		n     int
 		halt  trm.HaltMode
 	}{{"arith", 300, trm.HaltEarly}, {"sudoku6", 200, trm.HaltEarly}, {"sudoku9", 100, trm.HaltFull}} {
+		switch {
+		case testing.Short():
+			tc.n /= 10 // -short: arm64 under qemu in CI
+		case asm.Impl() == "generic":
+			tc.n /= 5 // the plain-Go kernels (purego, CI) are ~10× slower
+		}
 		t.Run(tc.model, func(t *testing.T) {
 			maxSeen.Store(0)
 			_, ts := newTestServer(t, Options{MaxBatch: 32, Loops: 2, MaxWait: 5 * time.Millisecond}, tc.model)
