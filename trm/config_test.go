@@ -270,7 +270,7 @@ func TestConfigTaskBinding(t *testing.T) {
 	c.Task = "chess"
 	_, err = c.NewTask()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown task "chess", want one of arith`)
+	assert.Contains(t, err.Error(), `unknown task "chess", want one of arc, arith`)
 }
 
 // stateCount returns the number of float32 values a checkpoint of c holds:
