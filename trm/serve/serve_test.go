@@ -55,6 +55,9 @@ func newTestServer(t testing.TB, opts Options, names ...string) (*Server, *httpt
 	if opts.Logger == nil {
 		opts.Logger = quiet()
 	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Minute // arm64 under qemu is ~50× slower
+	}
 	srv, err := New(ms, opts)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
@@ -134,8 +137,10 @@ func TestBatchingKeepsAnswers(t *testing.T) {
 		halt  trm.HaltMode
 	}{{"arith", 300, trm.HaltEarly}, {"sudoku6", 200, trm.HaltEarly}, {"sudoku9", 100, trm.HaltFull}} {
 		switch {
+		case testing.Short() && tc.model == "sudoku9":
+			continue // -short: arm64 under qemu in CI, where a 9×9 step takes ~50× longer
 		case testing.Short():
-			tc.n /= 10 // -short: arm64 under qemu in CI
+			tc.n /= 10
 		case asm.Impl() == "generic":
 			tc.n /= 5 // the plain-Go kernels (purego, CI) are ~10× slower
 		}
@@ -481,13 +486,13 @@ func TestQueueFull(t *testing.T) {
 	send(`{"inputs": ["1 + 1"]}`) // runs (held)
 	<-started
 	send(`{"inputs": ["1 + 2", "1 + 3", "1 + 4"]}`) // queued: 3 of 4
-	require.Eventually(t, func() bool { return srv.models["arith"].sched.queued() == 3 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.models["arith"].sched.queued() == 3 }, time.Minute, time.Millisecond)
 	code, hdr, body := post(t, url, `{"inputs": ["2 + 2", "2 + 3"]}`) // 5 > 4
 	assert.Equal(t, http.StatusTooManyRequests, code)
 	assert.Equal(t, "1", hdr.Get("Retry-After"))
 	assert.Contains(t, string(body), `"code":"queue_full"`)
 	send(`{"inputs": ["2 + 2"]}`) // fits: 4 of 4
-	require.Eventually(t, func() bool { return srv.models["arith"].sched.queued() == 4 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.models["arith"].sched.queued() == 4 }, time.Minute, time.Millisecond)
 	close(release)
 	wg.Wait()
 	close(codes)
@@ -512,7 +517,7 @@ func TestDeadline(t *testing.T) {
 		sc.mu.Lock()
 		defer sc.mu.Unlock()
 		return sc.running == 0 && len(sc.queue) == 0
-	}, 5*time.Second, time.Millisecond, "the timed-out inputs left the batch")
+	}, time.Minute, time.Millisecond, "the timed-out inputs left the batch")
 	// The loop goes on: a job without the 50 ms limit is answered.
 	p := shipped(t, "arith")
 	ex, err := p.Task.Encode("1 + 1")
@@ -533,10 +538,10 @@ func TestClientGone(t *testing.T) {
 	hook := func(string, int) { steps.Add(1); time.Sleep(20 * time.Millisecond) }
 	testStepHook.Store(&hook)
 	defer testStepHook.Store(nil)
-	srv, ts := newTestServer(t, Options{Loops: 1}, "sudoku9")
-	p := shipped(t, "sudoku9")
+	srv, ts := newTestServer(t, Options{Loops: 1, MaxBatch: 4}, "sudoku6")
+	p := shipped(t, "sudoku6")
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/models/sudoku9/predict",
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/models/sudoku6/predict",
 		strings.NewReader(predictBody(t, PredictRequest{Inputs: testInputs(t, p.Task, 4), Halt: "full"})))
 	require.NoError(t, err)
 	done := make(chan error)
@@ -547,15 +552,15 @@ func TestClientGone(t *testing.T) {
 		}
 		done <- err
 	}()
-	require.Eventually(t, func() bool { return steps.Load() >= 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return steps.Load() >= 1 }, 5*time.Minute, time.Millisecond)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
-	sc := srv.models["sudoku9"].sched
+	sc := srv.models["sudoku6"].sched
 	require.Eventually(t, func() bool {
 		sc.mu.Lock()
 		defer sc.mu.Unlock()
 		return sc.running == 0
-	}, 5*time.Second, time.Millisecond)
+	}, time.Minute, time.Millisecond)
 	assert.Less(t, steps.Load(), int32(6), "the inputs left before their 6 steps")
 }
 
@@ -682,9 +687,9 @@ func TestServeDrain(t *testing.T) {
 		sc.mu.Lock()
 		defer sc.mu.Unlock()
 		return sc.running+len(sc.queue) == n
-	}, 5*time.Second, time.Millisecond, "all requests accepted")
+	}, time.Minute, time.Millisecond, "all requests accepted")
 	cancel()
-	require.Eventually(t, func() bool { return !srv.Ready() }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return !srv.Ready() }, time.Minute, time.Millisecond)
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "the listener is closed")
 	close(release)
