@@ -163,8 +163,11 @@ func (c ModelConfig) sampleActivationFloats(training bool) float64 {
 	}
 	call := float64(c.LLayers)*block + 2*S*D // + the two injection adds
 	cycle := float64(c.LCycles+1) * call     // the recorded cycle
-	if !training {
+	switch {
+	case !training:
 		cycle = call // inference frees every net call's activations (Model.Step on a no-gradient tape)
+	case c.OneStepGrad:
+		cycle = 2 * call // the last latent update and the answer update
 	}
 	input := 4*S*D + 2*S*D // embeddings, prefix, scale; the no-grad cycles' y, z
 	if c.PosEncodings == PosLearned {

@@ -215,7 +215,8 @@ type StepOut struct {
 //
 // x is not injected into the y update: that is how the shared network tells
 // its two jobs apart. Gradients reach the parameters through the last
-// cycle only (n+1 net calls). The no-gradient cycles reuse the tape's
+// cycle only (n+1 net calls; with Config.OneStepGrad, the last latent
+// update and the answer update only). The no-gradient cycles reuse the tape's
 // storage, so memory does not grow with T; on a tape with gradients off
 // (t.NoGrad, inference) every cycle does.
 func (m *Model) Step(t *nn.Tape, x, y, z *nn.Node) StepOut {
@@ -229,7 +230,12 @@ func (m *Model) Step(t *nn.Tape, x, y, z *nn.Node) StepOut {
 		return StepOut{Y: y, Z: z, Logits: m.lmHead(t, y), QHalt: m.qHalt(t, y)}
 	}
 	y, z = m.noGradCycles(t, x, y, z, T-1, n, nil) // T−1 cycles without gradient
-	for range n {
+	graded := n
+	if m.Config.OneStepGrad {
+		z = m.noGradLatent(t, x, y, z, n-1) // HRM's 1-step gradient: only the last z update is graded
+		graded = 1
+	}
+	for range graded {
 		z = m.Net.Forward(t, z, t.Add(y, x)) // z = net(z, y + x)
 	}
 	y = m.Net.Forward(t, y, z) // y = net(y, z)
@@ -272,6 +278,25 @@ func (m *Model) noGradCycles(t *nn.Tape, x, y, z *nn.Node, cycles, n int, observ
 		}
 	}
 	return y, z
+}
+
+// noGradLatent runs k latent updates z = net(z, y + x) without gradient
+// and returns z as a constant, freeing each call's activations.
+func (m *Model) noGradLatent(t *nn.Tape, x, y, z *nn.Node, k int) *nn.Node {
+	if k <= 0 {
+		return z
+	}
+	prev := t.SetNoGrad(true)
+	defer t.SetNoGrad(prev)
+	zb := tensor.Tensor{Shape: z.Shape(), Data: t.Alloc(len(z.Value.Data))}
+	copy(zb.Data, z.Value.Data)
+	z = t.Const(&zb)
+	mark := t.Mark()
+	for range k {
+		copy(zb.Data, m.Net.Forward(t, z, t.Add(y, x)).Value.Data)
+		t.Release(mark)
+	}
+	return z
 }
 
 // lmHead returns lm_head(y)[:, P:], [B, L, V].

@@ -175,3 +175,62 @@ func TestStepObserved(t *testing.T) {
 	_, err = m.StepObserved(nn.NewTape(), x2, tape2.Const(y0), tape2.Const(z0), func(trm.Cycle, *tensor.Tensor, *tensor.Tensor) {})
 	assert.ErrorContains(t, err, "gradients off")
 }
+
+// TestOneStepGrad: HRM's 1-step gradient computes the same values as the
+// full last-cycle gradient; with n = 1 the two gradients are the same
+// (both run through the one latent update and the answer update), and
+// with n > 1 they differ (the earlier latent updates of the last cycle no
+// longer pass gradient).
+func TestOneStepGrad(t *testing.T) {
+	grads := func(n int, oneStep bool) (out trm.StepOut, g map[string][]float32) {
+		c := trmtest.TinyConfig(t, nn.VariantMLP)
+		c.LCycles, c.OneStepGrad = n, oneStep
+		m, err := trm.NewModel(c.ModelConfig, 13)
+		require.NoError(t, err)
+		for i := range m.QHead.Weight.Value.Data {
+			m.QHead.Weight.Value.Data[i] = float32(i%5-2) / 10
+		}
+		B, L := 2, c.SeqLen
+		tokens := make([]int32, B*L)
+		labels := make([]int32, B*L)
+		for i := range tokens {
+			tokens[i] = int32((i * 7) % c.VocabSize)
+			labels[i] = int32((i * 3) % c.VocabSize)
+		}
+		tape := nn.NewTape()
+		nn.ZeroGrads(m.Params())
+		x := m.Input(tape, tokens, []int32{0, 0})
+		y, z := m.NewCarry(B)
+		out = m.Step(tape, x, tape.Const(y), tape.Const(z))
+		lo := m.Loss(tape, out, labels, nil, 0.5)
+		tape.Backward(lo.Loss)
+		g = map[string][]float32{}
+		for _, p := range m.TrainedParams() {
+			g[p.Name] = append([]float32(nil), p.Grad.Data...)
+		}
+		return out, g
+	}
+	full1, g1 := grads(1, false)
+	one1, o1 := grads(1, true)
+	assert.Equal(t, full1.Logits.Value.Data, one1.Logits.Value.Data)
+	assert.Equal(t, g1, o1, "n = 1: the 1-step gradient is the full one")
+
+	full3, g3 := grads(3, false)
+	one3, o3 := grads(3, true)
+	assert.Equal(t, full3.Logits.Value.Data, one3.Logits.Value.Data, "the same values")
+	assert.Equal(t, full3.QHalt.Value.Data, one3.QHalt.Value.Data)
+	differ := 0
+	for name, want := range g3 {
+		if !assert.ObjectsAreEqual(want, o3[name]) {
+			differ++
+		}
+		nonzero := false
+		for _, v := range o3[name] {
+			nonzero = nonzero || v != 0
+		}
+		if name != "inner.puzzle_emb.weights" {
+			assert.True(t, nonzero, "%s gets a 1-step gradient", name)
+		}
+	}
+	assert.Positive(t, differ, "n = 3: the 1-step gradient is not the full one")
+}

@@ -63,7 +63,7 @@ func TestAblateDryRunAndUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--steps", "0"}, "no budget"},
-		{[]string{"--grid", "a:grad=1step"}, "not supported"},
+		{[]string{"--grid", "a:grad=2step"}, "want full"},
 		{[]string{"--grid", "a:T=0"}, "H_cycles"},
 		{[]string{"--train_steps", "5"}, "the budget sets it"},
 		{[]string{"--eval-n", "0"}, "--eval-n"},
