@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -237,16 +236,7 @@ func formatOptions(o task.Options) string {
 	if len(o) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(o))
-	for k := range o {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + o[k]
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	return " (" + o.String() + ")"
 }
 
 // writeJSON writes v as one line of JSON.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,16 +19,7 @@ func formatOptions(o task.Options) string {
 	if len(o) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(o))
-	for k := range o {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + o[k]
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	return " (" + o.String() + ")"
 }
 
 // showPaper reports whether the table gets the paper's column: its numbers

@@ -85,3 +85,18 @@ func (o Options) Clone() Options {
 	}
 	return out
 }
+
+// String renders the options as "blanks=40, size=9", keys in order, or ""
+// when there are none.
+func (o Options) String() string {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + o[k]
+	}
+	return strings.Join(parts, ", ")
+}
