@@ -206,14 +206,7 @@ func EvaluateARC(ctx context.Context, m *trm.Model, t *task.Arc, opts ARCEvalOpt
 			idx = append(idx, i)
 		}
 	}
-	bs := opts.BatchSize
-	if bs <= 0 {
-		bs = defaultBatch
-	}
-	steps := opts.Steps
-	if steps <= 0 {
-		steps = m.Config.HaltMaxSteps
-	}
+	bs, steps := batchFor(opts.BatchSize), stepsFor(m, opts.Steps)
 	v := NewARCVoter(t)
 	run := newRunner(m, bs)
 	L := m.Config.SeqLen

@@ -82,14 +82,7 @@ func Evaluate(ctx context.Context, m *trm.Model, t task.Task, opts EvalOptions) 
 	if opts.Examples != nil {
 		n = len(opts.Examples)
 	}
-	bs := opts.BatchSize
-	if bs <= 0 {
-		bs = defaultBatch
-	}
-	steps := opts.Steps
-	if steps <= 0 {
-		steps = m.Config.HaltMaxSteps
-	}
+	bs, steps := batchFor(opts.BatchSize), stepsFor(m, opts.Steps)
 	// Curve grows with the steps run, so that a huge Steps costs memory
 	// only for the steps actually run before ctx is cancelled.
 	res := &EvalResult{Curve: make([]task.Score, 0, min(steps, 1024))}

@@ -139,10 +139,7 @@ func (p *Predictor) PredictExamplesContext(ctx context.Context, texts []string, 
 		return nil, err
 	}
 	bs := p.batchSize()
-	steps := p.MaxSteps
-	if steps <= 0 {
-		steps = p.Model.Config.HaltMaxSteps
-	}
+	steps := stepsFor(p.Model, p.MaxSteps)
 	L := p.Model.Config.SeqLen
 	out := make([]Prediction, len(exs))
 	if need := min(bs, len(exs)); p.run == nil || p.run.m != p.Model || p.run.batch < need {

@@ -7,6 +7,23 @@ import (
 	"github.com/trm-go/trm/trm/task"
 )
 
+// stepsFor returns the supervision steps to run: steps, or the model's
+// N_sup (halt_max_steps) when steps ≤ 0.
+func stepsFor(m *trm.Model, steps int) int {
+	if steps <= 0 {
+		return m.Config.HaltMaxSteps
+	}
+	return steps
+}
+
+// batchFor returns bs, or defaultBatch when bs ≤ 0.
+func batchFor(bs int) int {
+	if bs <= 0 {
+		return defaultBatch
+	}
+	return bs
+}
+
 // runner runs batches of examples through the supervision steps without
 // gradients, reusing its tape and buffers: the loop Evaluate and Predictor
 // share.

@@ -99,10 +99,7 @@ func (p *Predictor) TraceExample(ctx context.Context, ex task.Example) (*Trace, 
 		return nil, err
 	}
 	m := p.Model
-	steps := p.MaxSteps
-	if steps <= 0 {
-		steps = m.Config.HaltMaxSteps
-	}
+	steps := stepsFor(m, p.MaxSteps)
 	S, D, L, V := m.Config.SeqTotal(), m.Config.HiddenSize, m.Config.SeqLen, m.Config.VocabSize
 	t := nn.NewTape()
 	fresh := func() { t.Reset(); t.SetNoGrad(true) }
