@@ -31,12 +31,20 @@ var availableMemory = trm.AvailableMemory
 // register adds the flags; haltUsage says what --halt means to the command
 // and unit names what --batch runs together.
 func (m *modelFlags) register(fs *flag.FlagSet, haltUsage, unit string) {
+	m.registerModel(fs)
+	fs.StringVar(&m.haltName, "halt", string(trm.HaltFull), haltUsage)
+	fs.IntVar(&m.batch, "batch", 0, fmt.Sprintf("%s run together, at most %d and what fits in memory (0: default)", unit, trm.MaxBatchSize))
+}
+
+// registerModel adds the flags that choose the model and its steps
+// (task flags, --checkpoint, --steps, --steps-beyond-nsup), for a command
+// that has no use for --halt and --batch (trm trace); --halt stays full.
+func (m *modelFlags) registerModel(fs *flag.FlagSet) {
 	m.task.register(fs, "")
 	fs.StringVar(&m.checkpoint, "checkpoint", "", "model `file` (.safetensors, or an official PyTorch checkpoint with its all_config.yaml beside it); default: the embedded model for --task")
-	fs.StringVar(&m.haltName, "halt", string(trm.HaltFull), haltUsage)
 	fs.IntVar(&m.steps, "steps", 0, "supervision steps at most (0: the model's N_sup); more than N_sup needs --steps-beyond-nsup")
 	fs.BoolVar(&m.beyondNsup, "steps-beyond-nsup", false, fmt.Sprintf("allow --steps above the N_sup the model was trained for (up to %d)", trm.MaxHaltSteps))
-	fs.IntVar(&m.batch, "batch", 0, fmt.Sprintf("%s run together, at most %d and what fits in memory (0: default)", unit, trm.MaxBatchSize))
+	m.haltName = string(trm.HaltFull)
 }
 
 // validate checks the values after parsing.

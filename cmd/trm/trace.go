@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/infer"
 	"github.com/trm-go/trm/trm/task"
 )
@@ -37,11 +36,7 @@ func parseTraceFlags(e env, args []string) (*traceFlags, error) {
 			"Exit status: 0 traced; 2 bad flags or an input the task refuses; 1\n"+
 			"failure (a checkpoint missing or corrupt); 130 interrupted.")
 	f.rt.register(fs)
-	f.model.task.register(fs, "")
-	fs.StringVar(&f.model.checkpoint, "checkpoint", "", "model `file` (.safetensors, or an official torch checkpoint); default: the embedded model for --task")
-	fs.IntVar(&f.model.steps, "steps", 0, "supervision steps (0: the model's N_sup); more than N_sup needs --steps-beyond-nsup")
-	fs.BoolVar(&f.model.beyondNsup, "steps-beyond-nsup", false, fmt.Sprintf("allow --steps above the model's N_sup (up to %d)", trm.MaxHaltSteps))
-	f.model.haltName = string(trm.HaltFull)
+	f.model.registerModel(fs)
 	if err := parse(fs, args, true); err != nil {
 		return nil, negativeInputHint(err)
 	}
