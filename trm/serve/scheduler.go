@@ -224,7 +224,10 @@ type batch struct {
 	preds   []int32
 	q       []float32
 	row     int // S·D
-	// lastStep is how long the last step took (see waitFor).
+	// lastStep is how long the last step took per input in it: about a
+	// lone input's step for the small models, less for large ones (see
+	// waitFor). A whole batch's step would make the first lone request
+	// after a full batch (or the warm-up) wait for nothing.
 	lastStep time.Duration
 }
 
@@ -348,7 +351,7 @@ func (s *scheduler) warmUp(b *batch) (err error) {
 	}
 	start := time.Now()
 	b.step()
-	b.lastStep = time.Since(start)
+	b.lastStep = time.Since(start) / time.Duration(s.maxBatch)
 	return nil
 }
 
@@ -415,7 +418,8 @@ const (
 
 // waitFor returns how long an idle loop that just got work waits for
 // company: Options.MaxWait when positive, none when negative, and when 0
-// a tenth of the loop's last step (see autoWaitMin, autoWaitMax). Inputs
+// a tenth of the loop's last step per input (see autoWaitMin,
+// autoWaitMax). Inputs
 // that arrive later join at the next step boundary anyway, so the wait
 // only pays when a step is long (a large model): then a burst of requests
 // shares its first step instead of waiting a whole step to join, and a
@@ -448,9 +452,10 @@ func (s *scheduler) runStep(b *batch) (err error) {
 		(*hook)(s.name, len(b.items))
 	}
 	b.step()
-	b.lastStep = time.Since(start)
+	took := time.Since(start)
+	b.lastStep = took / time.Duration(len(b.items))
 	s.metrics.batchSize.Observe(float64(len(b.items)))
-	s.metrics.stepSeconds.Observe(b.lastStep.Seconds())
+	s.metrics.stepSeconds.Observe(took.Seconds())
 	return nil
 }
 

@@ -279,8 +279,8 @@ func TestPredictAPI(t *testing.T) {
 	assert.Equal(t, o.Answer, o.Trace[2].Answer)
 	assert.Equal(t, o.QHalt, o.Trace[2].QHalt)
 
-	// "valid": null where the task cannot tell, false for a wrong answer:
-	// arith judges every sum, so check the JSON has the key.
+	// The solved grid is judged valid, in the JSON as true (not omitted:
+	// a task that cannot tell sends null).
 	assert.Contains(t, string(body), `"valid":true`)
 
 	// GET /v1/models and /v1/models/{name}.
@@ -719,7 +719,8 @@ func TestNewRefuses(t *testing.T) {
 }
 
 // TestWaitFor: the wait for company is the option when set, and by default
-// a tenth of a step, only for steps of 10 ms or more, at most 5 ms.
+// a tenth of the last step per input, only where that is 10 ms or more, at
+// most 5 ms.
 func TestWaitFor(t *testing.T) {
 	b := &batch{}
 	for _, c := range []struct {
