@@ -690,8 +690,16 @@ func TestServeDrain(t *testing.T) {
 	}, time.Minute, time.Millisecond, "all requests accepted")
 	cancel()
 	require.Eventually(t, func() bool { return !srv.Ready() }, time.Minute, time.Millisecond)
-	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
-	assert.Error(t, err, "the listener is closed")
+	// Readiness goes false first, then Shutdown closes the listener: poll
+	// until a dial is refused rather than racing the two.
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	}, time.Minute, time.Millisecond, "the listener is closed")
 	close(release)
 	require.NoError(t, <-served)
 	for range n {
