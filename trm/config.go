@@ -146,6 +146,15 @@ type TrainConfig struct {
 	// (1..MaxBatchSize; whether a batch fits in memory is
 	// ModelConfig.CheckMemory's question).
 	BatchSize int `json:"global_batch_size"`
+	// MicroBatch, from 1 to global_batch_size − 1, runs each optimizer
+	// step's forward and backward passes over chunks of at most that many
+	// samples and adds up their gradients (gradient accumulation): a step's
+	// activations then take the memory of micro_batch samples instead of
+	// the whole batch's, and each pass's products stay a size the cores
+	// run well. The update is the whole batch's up to float rounding (the
+	// gradient sums run in another order). 0 (the default), or a value
+	// ≥ global_batch_size, runs the batch in one pass.
+	MicroBatch int `json:"micro_batch,omitempty"`
 	// Seed seeds parameter init, data order and halting exploration.
 	Seed uint64 `json:"seed"`
 
@@ -158,6 +167,15 @@ type TrainConfig struct {
 	LogInterval        int `json:"log_interval"`
 	EvalInterval       int `json:"eval_interval"`
 	CheckpointInterval int `json:"checkpoint_interval"`
+}
+
+// PassBatch returns the number of samples of one forward and backward pass
+// of a training step: MicroBatch when it splits the batch, else BatchSize.
+func (c TrainConfig) PassBatch() int {
+	if c.MicroBatch > 0 && c.MicroBatch < c.BatchSize {
+		return c.MicroBatch
+	}
+	return c.BatchSize
 }
 
 // OptimizerConfig returns the hyper-parameters of the dense optimizer.
@@ -346,6 +364,7 @@ func (c TrainConfig) validate(puzzleEmb bool) error {
 	}
 	v.inRange("ema_rate", c.EMARate, 0, 1, true)
 	v.between("global_batch_size", c.BatchSize, 1, MaxBatchSize)
+	v.between("micro_batch", c.MicroBatch, 0, MaxBatchSize)
 	v.between("train_steps", c.TrainSteps, 1, MaxSteps)
 	v.between("log_interval", c.LogInterval, 1, MaxSteps)
 	v.between("eval_interval", c.EvalInterval, 0, MaxSteps)

@@ -178,7 +178,7 @@ func (c ModelConfig) sampleActivationFloats(training bool) float64 {
 	if training {
 		tape *= 2 // a gradient per activation
 	}
-	return arenaSlack*tape + 2*S*D // + the carry (y, z) outside the tape
+	return arenaSlack*tape + c.carryFloats() // + the carry (y, z) outside the tape
 }
 
 // toBytes converts a count of float32 values to bytes, saturating.
@@ -200,13 +200,18 @@ type MemoryCheck struct {
 	// Training counts gradients, optimizer state and EMA (see WeightBytes
 	// and ActivationBytes); otherwise inference.
 	Training bool
-	// Eval adds, to a training run, the evaluation passes at Batch that
-	// run on a second tape beside the training one.
+	// Eval adds, to a training run, the evaluation passes (at Pass, or
+	// Batch) that run on a second tape beside the training one.
 	Eval bool
 	// Loaded says the weights are in memory already (they are part of
 	// what is used, not of what is available): only the activations are
 	// counted.
 	Loaded bool
+	// Pass is, for training, the number of samples of one forward and
+	// backward pass (TrainConfig.MicroBatch): the tape holds the
+	// activations of Pass samples while the carry of all Batch samples
+	// stays beside it. 0, or a value ≥ Batch, means one pass of Batch.
+	Pass int
 }
 
 // MemoryEstimate returns what CheckMemory compares with the available
@@ -221,11 +226,22 @@ func (c ModelConfig) memoryFloats(run MemoryCheck, batch int) (weights, activati
 	if !run.Loaded {
 		weights = c.weightFloats(run.Training)
 	}
-	perSample := c.sampleActivationFloats(run.Training)
-	if run.Training && run.Eval {
-		perSample += c.sampleActivationFloats(false)
+	pass := batch
+	if run.Training && run.Pass > 0 {
+		pass = min(run.Pass, batch)
 	}
-	return weights, float64(batch) * perSample
+	perSample := c.sampleActivationFloats(run.Training)
+	activations = float64(pass)*perSample + float64(batch-pass)*c.carryFloats()
+	if run.Training && run.Eval {
+		activations += float64(pass) * c.sampleActivationFloats(false)
+	}
+	return weights, activations
+}
+
+// carryFloats returns the carry (y, z) of one sample, which a training
+// step keeps for every sample of the batch whatever its passes.
+func (c ModelConfig) carryFloats() float64 {
+	return 2 * float64(c.SeqTotal()) * float64(c.HiddenSize)
 }
 
 // CheckMemory validates c and compares the memory estimate of run
@@ -256,6 +272,21 @@ func (c ModelConfig) CheckMemory(run MemoryCheck, available int64) error {
 	what := "inference"
 	if run.Training {
 		what = "a training step"
+	}
+	if run.Training {
+		// Keep the batch and split it into passes: the carry stays at the
+		// whole batch, the tapes (training and evaluation) shrink to a pass.
+		fixed := w + float64(run.Batch)*c.carryFloats()
+		per := c.sampleActivationFloats(true) - c.carryFloats()
+		if run.Eval {
+			per += c.sampleActivationFloats(false)
+		}
+		_, one := c.memoryFloats(run, 1)
+		if fit := math.Floor((avail/floatBytes - fixed) / per); fit >= 1 && fit < float64(run.Batch) {
+			return memoryErrorf("%s%s at %s %d needs about %s, %s available: set micro_batch to at most %.0f (the batch runs in passes of that many samples, the same update) or lower %s (about %.0f fits)",
+				prefix, what, run.BatchField, run.Batch, FormatBytes(need), FormatBytes(avail), fit, run.BatchField,
+				math.Floor((avail-w*floatBytes)/(one*floatBytes)))
+		}
 	}
 	_, one := c.memoryFloats(run, 1)
 	if fit := math.Floor((avail - w*floatBytes) / (one * floatBytes)); fit >= 1 {

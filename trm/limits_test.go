@@ -107,8 +107,18 @@ func TestCheckMemory(t *testing.T) {
 	require.Error(t, err)
 	msg := err.Error()
 	assert.True(t, strings.HasPrefix(msg, "config: a training step at global_batch_size 1000000 needs about "), msg)
-	assert.Contains(t, msg, ", 20 GB available: lower global_batch_size (about ")
+	assert.Contains(t, msg, ", 20 GB available: set micro_batch to at most ")
+	assert.Contains(t, msg, " or lower global_batch_size (about ")
 	assert.NotContains(t, msg, "\n")
+	// The micro batch it says fits does fit at this batch, one more does not.
+	var micro int
+	_, err = fmt.Sscanf(msg[strings.Index(msg, "at most ")+len("at most "):], "%d", &micro)
+	require.NoError(t, err)
+	train.Pass = micro
+	require.NoError(t, c.CheckMemory(train, 20*GB))
+	train.Pass = micro + 1
+	require.Error(t, c.CheckMemory(train, 20*GB))
+	train.Pass = 0
 	// The batch it says fits does fit, one more does not.
 	var fit int
 	_, err = fmt.Sscanf(msg[strings.LastIndex(msg, "(about ")+len("(about "):], "%d", &fit)

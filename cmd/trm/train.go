@@ -232,7 +232,7 @@ type configFlags struct {
 var configFlagSkip = map[string]bool{"task": true, "task_options": true}
 
 // resumeFields are the config fields a resumed run may change.
-var resumeFields = map[string]bool{"train_steps": true, "log_interval": true, "eval_interval": true, "checkpoint_interval": true}
+var resumeFields = map[string]bool{"train_steps": true, "log_interval": true, "eval_interval": true, "checkpoint_interval": true, "micro_batch": true}
 
 func (c *configFlags) register(fs *flag.FlagSet) {
 	c.fs = fs

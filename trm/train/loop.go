@@ -169,7 +169,7 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 		if cfg.EvalInterval > 0 && (tr.step%int64(cfg.EvalInterval) == 0 || last) {
 			var r *infer.EvalResult
 			tr.WithEMA(func() {
-				r, err = infer.Evaluate(ctx, tr.Model, tr.Task, infer.EvalOptions{N: evalN, BatchSize: cfg.BatchSize})
+				r, err = infer.Evaluate(ctx, tr.Model, tr.Task, infer.EvalOptions{N: evalN, BatchSize: cfg.PassBatch()})
 			})
 			if err != nil && ctx.Err() == nil {
 				return res, err

@@ -193,14 +193,16 @@ func (tr *Trainer) Save(dir string) error {
 func (tr *Trainer) Elapsed() time.Duration { return time.Since(tr.started) }
 
 // resumable reports whether a saved config may be continued with cfg: they
-// must agree on everything but the run length and the intervals.
+// must agree on everything but the run length, the intervals and
+// micro_batch.
 func resumable(saved, cfg trm.Config) error {
 	a, b := saved, cfg
 	for _, c := range []*trm.Config{&a, &b} {
 		c.TrainSteps, c.LogInterval, c.EvalInterval, c.CheckpointInterval = 0, 0, 0, 0
+		c.MicroBatch = 0 // how a step is cut into passes, not what it computes
 	}
 	if !a.Equal(b) {
-		return fmt.Errorf("resume: the config differs from the saved run's (only train_steps, log_interval, eval_interval and checkpoint_interval may change)")
+		return fmt.Errorf("resume: the config differs from the saved run's (only train_steps, log_interval, eval_interval, checkpoint_interval and micro_batch may change)")
 	}
 	return nil
 }

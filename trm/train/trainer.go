@@ -104,8 +104,20 @@ type Trainer struct {
 	labels  []int32        // [B·L]
 	pids    []int32        // [B]
 	weights []float32      // per-slot loss weights (explicit mode)
+	passes  []pass         // the batch's chunks when micro_batch splits it, else nil
+	q       []float32      // [B] q_halt of the step, gathered from the passes
+	correct []float32      // [B] exactness of the step's answers, from the passes
+	right   []int          // [B] right labelled positions, from the passes
+	tokenN  []int          // [B] labelled positions, from the passes
 	acc     statsAcc
 	started time.Time // when the run started, moved back by the time of earlier segments
+}
+
+// pass is one chunk of a batch split by micro_batch: slots [lo, hi) and
+// views of their rows of the carry.
+type pass struct {
+	lo, hi int
+	y, z   *tensor.Tensor // [hi−lo, L+P, D], over the batch carry's storage
 }
 
 // statsAcc accumulates metrics between log lines.
@@ -129,7 +141,7 @@ func CheckMemory(cfg trm.Config) error {
 	if !ok {
 		return nil
 	}
-	run := trm.MemoryCheck{Batch: cfg.BatchSize, BatchField: "global_batch_size", Training: true, Eval: cfg.EvalInterval > 0}
+	run := trm.MemoryCheck{Batch: cfg.BatchSize, BatchField: "global_batch_size", Training: true, Eval: cfg.EvalInterval > 0, Pass: cfg.PassBatch()}
 	return cfg.ModelConfig.CheckMemory(run, avail)
 }
 
@@ -186,6 +198,19 @@ func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
 	tr.labels = make([]int32, B*L)
 	tr.pids = make([]int32, B)
 	tr.weights = make([]float32, B)
+	if P := cfg.PassBatch(); P < B {
+		S, D := cfg.SeqTotal(), cfg.HiddenSize
+		for lo := 0; lo < B; lo += P {
+			hi := min(lo+P, B)
+			tr.passes = append(tr.passes, pass{lo: lo, hi: hi,
+				y: tensor.FromSlice(tr.y.Data[lo*S*D:hi*S*D], hi-lo, S, D),
+				z: tensor.FromSlice(tr.z.Data[lo*S*D:hi*S*D], hi-lo, S, D)})
+		}
+		tr.q = make([]float32, B)
+		tr.correct = make([]float32, B)
+		tr.right = make([]int, B)
+		tr.tokenN = make([]int, B)
+	}
 	tr.acc.start = time.Now()
 	tr.started = tr.acc.start
 	return tr, nil
@@ -265,12 +290,27 @@ func (tr *Trainer) Step() error {
 		weights = tr.weights
 	}
 
-	t.Reset()
-	x := m.Input(t, tr.tokens, tr.pids)
-	out := m.Step(t, x, t.Const(tr.y), t.Const(tr.z))
-	lo := m.Loss(t, out, tr.labels, weights, cfg.HaltLossWeight)
-	nn.ZeroGrads(m.TrainedParams())
-	t.Backward(lo.Loss)
+	var (
+		loss                 float64
+		q, correct           []float32
+		tokensRight, tokensN []int
+	)
+	if tr.passes == nil {
+		t.Reset()
+		x := m.Input(t, tr.tokens, tr.pids)
+		out := m.Step(t, x, t.Const(tr.y), t.Const(tr.z))
+		lo := m.Loss(t, out, tr.labels, weights, cfg.HaltLossWeight)
+		nn.ZeroGrads(m.TrainedParams())
+		t.Backward(lo.Loss)
+		// Carry (detached).
+		copy(tr.y.Data, out.Y.Value.Data)
+		copy(tr.z.Data, out.Z.Value.Data)
+		loss = float64(lo.Loss.Value.Data[0])
+		q, correct, tokensRight, tokensN = out.QHalt.Value.Data, lo.Correct, lo.TokensRight, lo.Tokens
+	} else {
+		loss = tr.passSteps(weights)
+		q, correct, tokensRight, tokensN = tr.q, tr.correct, tr.right, tr.tokenN
+	}
 
 	tr.step++
 	lr := nn.WarmupLR(int(tr.step), cfg.LRWarmupSteps, cfg.LR)
@@ -282,14 +322,11 @@ func (tr *Trainer) Step() error {
 		tr.ema.Update()
 	}
 
-	// Carry (detached) and halting.
-	copy(tr.y.Data, out.Y.Value.Data)
-	copy(tr.z.Data, out.Z.Value.Data)
-	q := out.QHalt.Value.Data
+	// Halting.
 	nsup := int64(cfg.HaltMaxSteps)
 	a := &tr.acc
 	a.steps++
-	a.loss += float64(lo.Loss.Value.Data[0])
+	a.loss += loss
 	for b := range B {
 		if tr.halted[b] {
 			continue // explicit mode: already done
@@ -306,15 +343,53 @@ func (tr *Trainer) Step() error {
 			tr.halted[b] = true
 			a.halted++
 			a.sumSteps += tr.steps[b]
-			a.exact += int(lo.Correct[b])
-			a.tokens += lo.Tokens[b]
-			a.tokensRight += lo.TokensRight[b]
+			a.exact += int(correct[b])
+			a.tokens += tokensN[b]
+			a.tokensRight += tokensRight[b]
 		}
 	}
-	if l := float64(lo.Loss.Value.Data[0]); math.IsNaN(l) || math.IsInf(l, 0) {
-		return fmt.Errorf("train: loss is %v at step %d (diverged: lower lr or check the data)", l, tr.step)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("train: loss is %v at step %d (diverged: lower lr or check the data)", loss, tr.step)
 	}
 	return nil
+}
+
+// passSteps runs the forward and backward passes of one supervision step
+// chunk by chunk (micro_batch), adding every chunk's gradients into the
+// parameters', and leaves the new carry, q_halt and the per-sample metrics
+// in the trainer's batch-wide buffers. Each sample's loss is weighted as in
+// the whole batch (1/B, or its explicit-mode weight), so the gradients sum
+// to the whole batch's. It returns the batch loss.
+func (tr *Trainer) passSteps(weights []float32) float64 {
+	cfg, m, t := tr.Cfg, tr.Model, tr.tape
+	B, L := cfg.BatchSize, cfg.SeqLen
+	if weights == nil {
+		// The whole batch's mean: every sample weighs 1/B.
+		w := 1 / float32(B)
+		for b := range tr.weights {
+			tr.weights[b] = w
+		}
+		weights = tr.weights
+	}
+	nn.ZeroGrads(m.TrainedParams())
+	var loss float64
+	for _, p := range tr.passes {
+		t.Reset()
+		x := m.Input(t, tr.tokens[p.lo*L:p.hi*L], tr.pids[p.lo:p.hi])
+		out := m.Step(t, x, t.Const(p.y), t.Const(p.z))
+		lo := m.Loss(t, out, tr.labels[p.lo*L:p.hi*L], weights[p.lo:p.hi], cfg.HaltLossWeight)
+		t.Backward(lo.Loss)
+		// The pass's rows of the carry (detached): its inputs were read
+		// during the forward pass and no other pass touches these rows.
+		copy(p.y.Data, out.Y.Value.Data)
+		copy(p.z.Data, out.Z.Value.Data)
+		copy(tr.q[p.lo:p.hi], out.QHalt.Value.Data)
+		copy(tr.correct[p.lo:p.hi], lo.Correct)
+		copy(tr.right[p.lo:p.hi], lo.TokensRight)
+		copy(tr.tokenN[p.lo:p.hi], lo.Tokens)
+		loss += float64(lo.Loss.Value.Data[0])
+	}
+	return loss
 }
 
 // Stats returns the metrics accumulated since the previous call and starts

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,7 +27,19 @@ func TestNewTrainerRefusesWhatDoesNotFit(t *testing.T) {
 	withMemory(t, 20_000_000_000, true)
 	_, err := NewTrainer(cfg, "")
 	require.Error(t, err)
-	assert.Regexp(t, `^config: a training step at global_batch_size 100000 needs about [0-9.]+ GB, 20 GB available: lower global_batch_size \(about [0-9]+ fits\)$`, err.Error())
+	assert.Regexp(t, `^config: a training step at global_batch_size 100000 needs about [0-9.]+ GB, 20 GB available: set micro_batch to at most [0-9]+ \(the batch runs in passes of that many samples, the same update\) or lower global_batch_size \(about [0-9]+ fits\)$`, err.Error())
+
+	// The micro_batch it names fits, one more does not.
+	var micro int
+	_, err = fmt.Sscanf(err.Error()[strings.Index(err.Error(), "at most "):], "at most %d", &micro)
+	require.NoError(t, err)
+	cfg.MicroBatch = micro
+	_, err = NewTrainer(cfg, "")
+	require.NoError(t, err)
+	cfg.MicroBatch = micro + 1
+	_, err = NewTrainer(cfg, "")
+	require.Error(t, err)
+	cfg.MicroBatch = 0
 
 	// What the estimate says fits is built.
 	cfg.BatchSize = 8
