@@ -107,7 +107,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		tm: 1, tn: 1,
 	}
 	if alpha != 0 && gemmFlops(m, n, k) >= gemmParMinFlops {
-		g.tm, g.tn = gemmGrid(m, n, k, Workers())
+		g.tm, g.tn = gemmSplit(m, n, k, Workers())
 	}
 	if parts := g.tm * g.tn; parts > 1 {
 		g.task.run(g, parts, parts-1)
@@ -199,6 +199,54 @@ func gemmGrid(m, n, k, workers int) (tm, tn int) {
 		}
 	}
 	return tm, tn
+}
+
+// Dynamic balance: a call whose grid has several parts is cut further,
+// into up to gemmParSplit parts per worker, when that costs little extra
+// packing (at most gemmParSlack of the work) and leaves each part at least
+// gemmParGrain flops. The parts are claimed one at a time from a shared
+// counter (parTask), so when another process holds one of the cores the
+// worker on the free core takes more parts instead of the whole call
+// waiting for an equal half on the busy one. The cuts stay at whole
+// micro-tiles, so the result is the same bits whatever the grid.
+const (
+	gemmParSplit = 4
+	gemmParSlack = 0.05
+	gemmParGrain = 1 << 22 // ~25 µs of one core
+)
+
+// gemmSplit returns the grid Gemm runs with workers: gemmGrid's, refined
+// for dynamic balance (see gemmParSplit). The number of parts stays a
+// multiple of gemmGrid's, so that on a quiet machine every worker gets the
+// same number of equal parts.
+func gemmSplit(m, n, k, workers int) (tm, tn int) {
+	tm, tn = gemmGrid(m, n, k, workers)
+	base := tm * tn
+	if base < 2 {
+		return tm, tn
+	}
+	mt, nt := (m+gemmMR-1)/gemmMR, (n+gemmNR-1)/gemmNR
+	budget := (1 + gemmParSlack) * float64(base) * gemmPartCost(mt, nt, k, tm, tn)
+	bm, bn := tm, tn
+	for f := 2; f <= gemmParSplit; f++ {
+		for pm := 1; pm <= min(f*base, mt); pm++ {
+			if f*base%pm != 0 {
+				continue
+			}
+			pn := f * base / pm
+			if pn > nt {
+				continue
+			}
+			cost := gemmPartCost(mt, nt, k, pm, pn)
+			if cost < gemmParGrain || float64(f*base)*cost > budget {
+				continue
+			}
+			if pm*pn > bm*bn || pm*pn == bm*bn && cost < gemmPartCost(mt, nt, k, bm, bn) {
+				bm, bn = pm, pn
+			}
+		}
+	}
+	return bm, bn
 }
 
 // gemmPartCost estimates, in flop-equivalents, the work of the largest part

@@ -588,3 +588,30 @@ func TestGemmTallParallel(t *testing.T) {
 		})
 	}
 }
+
+// TestGemmSplit: a parallel call is cut into more parts than workers (a
+// multiple of gemmGrid's parts, at most gemmParSplit per worker) where the
+// extra packing is cheap, so that a worker on a free core can take the
+// parts of one on a busy core; small calls keep gemmGrid's grid.
+func TestGemmSplit(t *testing.T) {
+	for _, tc := range []struct{ m, n, k, workers, parts int }{
+		{512, 512, 512, 1, 1},
+		{8, 8, 8, 2, 1},
+		{5184, 1536, 512, 2, 8},
+		{776, 3072, 512, 2, 8},
+		{97, 3072, 512, 2, 8},
+		{4096, 81, 256, 2, 8},
+		{70, 130, 128, 2, 2}, // parts of ~2 Mflop: too small to cut further
+	} {
+		tm, tn := gemmSplit(tc.m, tc.n, tc.k, tc.workers)
+		gm, gn := gemmGrid(tc.m, tc.n, tc.k, tc.workers)
+		assert.Equal(t, tc.parts, tm*tn, "gemmSplit(%d, %d, %d, %d) = %d×%d", tc.m, tc.n, tc.k, tc.workers, tm, tn)
+		assert.Zero(t, tm*tn%(gm*gn), "a multiple of gemmGrid's %d×%d", gm, gn)
+		if tm*tn > gm*gn {
+			mt, nt := (tc.m+gemmMR-1)/gemmMR, (tc.n+gemmNR-1)/gemmNR
+			extra := float64(tm*tn)*gemmPartCost(mt, nt, tc.k, tm, tn)/(float64(gm*gn)*gemmPartCost(mt, nt, tc.k, gm, gn)) - 1
+			assert.LessOrEqual(t, extra, gemmParSlack, "extra packing")
+			assert.GreaterOrEqual(t, gemmPartCost(mt, nt, tc.k, tm, tn), float64(gemmParGrain))
+		}
+	}
+}
