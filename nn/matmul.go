@@ -20,3 +20,13 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	}
 	tensor.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// gemmPacked is y [m, n] = x [m, k] · op(B) with op(B) packed in p
+// (tensor.GemmPacked), traced like gemm (as the NT product it replaces).
+func gemmPacked(m int, x []float32, p *tensor.PackedB, y []float32) {
+	k, n := p.K(), p.N()
+	if gemmTrace != nil {
+		*gemmTrace = append(*gemmTrace, gemmCall{false, true, m, n, k})
+	}
+	tensor.GemmPacked(false, m, 1, x, k, p, 0, y, n)
+}

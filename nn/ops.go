@@ -127,7 +127,11 @@ func (t *Tape) Linear(x, w, bias *Node) *Node {
 	y := t.node(s, x, w, bias)
 	m := x.Value.Rows()
 	// y [m, out] = x [m, in] · Wᵀ
-	gemm(false, true, m, out, in, 1, x.Value.Data, in, w.Value.Data, in, 0, y.Value.Data, out)
+	if p := t.packedWeight(w); p != nil {
+		gemmPacked(m, x.Value.Data, p, y.Value.Data)
+	} else {
+		gemm(false, true, m, out, in, 1, x.Value.Data, in, w.Value.Data, in, 0, y.Value.Data, out)
+	}
 	if bias != nil {
 		for i := range m {
 			row := y.Value.Data[i*out : (i+1)*out]

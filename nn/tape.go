@@ -165,8 +165,9 @@ type Tape struct {
 	nodes  nodePool
 	recs   []record
 	noGrad bool
-	attn   attnJob // reused by every Attention call and its backward
-	rows   rowJob  // reused by the parallel row and element-wise ops
+	attn   attnJob     // reused by every Attention call and its backward
+	rows   rowJob      // reused by the parallel row and element-wise ops
+	packs  weightPacks // packed weights while they are frozen (FreezeWeights)
 }
 
 // NewTape returns an empty tape.

@@ -104,17 +104,23 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-		tm: 1, tn: 1,
 	}
-	if alpha != 0 && gemmFlops(m, n, k) >= gemmParMinFlops {
-		g.tm, g.tn = gemmSplit(m, n, k, Workers())
+	g.run()
+}
+
+// run executes the call, on several workers when it is large enough, and
+// returns g to the pool.
+func (g *gemmCall) run() {
+	g.tm, g.tn = 1, 1
+	if g.alpha != 0 && gemmFlops(g.m, g.n, g.k) >= gemmParMinFlops {
+		g.tm, g.tn = gemmSplit(g.m, g.n, g.k, Workers())
 	}
 	if parts := g.tm * g.tn; parts > 1 {
 		g.task.run(g, parts, parts-1)
 	} else {
 		g.runPart(0)
 	}
-	g.a, g.b, g.c = nil, nil, nil // do not keep the caller's memory alive
+	g.a, g.b, g.c, g.pb = nil, nil, nil, nil // do not keep the caller's memory alive
 	gemmCalls.put(g)
 }
 
@@ -130,18 +136,20 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if transB {
 		br, bc = n, k
 	}
-	need := func(rows, cols, ld int) int {
-		if rows == 0 || cols == 0 {
-			return 0
-		}
-		return (rows-1)*ld + cols
-	}
 	switch {
 	case lda < max(ac, 1), ldb < max(bc, 1), ldc < max(n, 1):
 		panic("tensor: Gemm: leading dimension smaller than the row width")
-	case len(a) < need(ar, ac, lda), len(b) < need(br, bc, ldb), len(c) < need(m, n, ldc):
+	case len(a) < gemmNeed(ar, ac, lda), len(b) < gemmNeed(br, bc, ldb), len(c) < gemmNeed(m, n, ldc):
 		panic("tensor: Gemm: slice too short for its dimensions")
 	}
+}
+
+// gemmNeed returns the length a rows×cols matrix with row stride ld needs.
+func gemmNeed(rows, cols, ld int) int {
+	if rows == 0 || cols == 0 {
+		return 0
+	}
+	return (rows-1)*ld + cols
 }
 
 // gemmCall holds the arguments of one Gemm call and its split into a
@@ -154,6 +162,7 @@ type gemmCall struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	tm, tn         int
+	pb             *PackedB // op(B) packed ahead (GemmPacked), or nil
 }
 
 var gemmCalls = freeList[gemmCall]{init: func(g *gemmCall) { g.task = new(parTask) }}
@@ -165,9 +174,13 @@ func (g *gemmCall) runPart(i int) {
 	i0, i1 := gemmRange(g.m, gemmMR, i/g.tn, g.tm)
 	j0, j1 := gemmRange(g.n, gemmNR, i%g.tn, g.tn)
 	ws := gemmWorkspaces.get()
+	var b []float32
+	if g.pb == nil {
+		b = gemmAt(g.b, g.transB, 0, j0, g.ldb)
+	}
 	gemmBlocked(ws, g.transA, g.transB, i1-i0, j1-j0, g.k, g.alpha,
 		gemmAt(g.a, g.transA, i0, 0, g.lda), g.lda,
-		gemmAt(g.b, g.transB, 0, j0, g.ldb), g.ldb,
+		b, g.ldb, g.pb, j0,
 		g.beta, g.c[i0*g.ldc+j0:], g.ldc)
 	gemmWorkspaces.put(ws)
 }
@@ -279,7 +292,10 @@ var gemmWorkspaces freeList[gemmWorkspace]
 // micro-tile of C just before its first accumulation, while the tile is
 // being brought into cache anyway, rather than in a separate pass over C;
 // beta = 0 on full tiles is asm.KernelNSet, which does not read C at all.
-func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+//
+// With pb set, op(B) is not packed here: its panels are read from pb,
+// whose column pj is column 0 of this call's C (b and ldb are unused).
+func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pb *PackedB, pj int, beta float32, c []float32, ldc int) {
 	if alpha == 0 || k == 0 {
 		gemmScale(c, ldc, m, n, beta)
 		return
@@ -311,8 +327,13 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, 0, pc, lda), lda, transA, m, kb, alpha)
 				for jr := 0; jr < nb; jr += gemmCols {
 					cols := min(gemmCols, nb-jr)
-					bp := ws.b[:gemmCols*kb]
-					asm.PackB(bp, gemmAt(b, transB, pc, jc+jr, ldb), ldb, transB, kb, cols)
+					var bp []float32
+					if pb != nil {
+						bp = pb.panels(pc, pj+jc+jr, cols)
+					} else {
+						bp = ws.b[:gemmCols*kb]
+						asm.PackB(bp, gemmAt(b, transB, pc, jc+jr, ldb), ldb, transB, kb, cols)
+					}
 					wide, narrow := gemmNarrowSplit(cols)
 					for ir := 0; ir < m && wide > 0; ir += gemmRows {
 						rows := min(gemmRows, m-ir)
@@ -324,7 +345,12 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 				}
 				continue
 			}
-			asm.PackB(ws.b[:nc*kb], gemmAt(b, transB, pc, jc, ldb), ldb, transB, kb, nb)
+			bAll := ws.b[:nc*kb]
+			if pb != nil {
+				bAll = pb.panels(pc, pj+jc, nb)
+			} else {
+				asm.PackB(bAll, gemmAt(b, transB, pc, jc, ldb), ldb, transB, kb, nb)
+			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				asm.PackA(ws.a[:mc*kb], gemmAt(a, transA, ic, pc, lda), lda, transA, mb, kb, alpha)
@@ -335,11 +361,11 @@ func gemmBlocked(ws *gemmWorkspace, transA, transB bool, m, n, k int, alpha floa
 						rows := min(gemmRows, mb-ir)
 						ap := ws.a[ir*kb:] // panels ir/MR...
 						for jr := j0; jr < j1; jr += gemmCols {
-							ws.block(tileBeta, kb, ap, ws.b[jr*kb:], c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmCols, j1-jr))
+							ws.block(tileBeta, kb, ap, bAll[jr*kb:], c[(ic+ir)*ldc+jc+jr:], ldc, rows, min(gemmCols, j1-jr))
 						}
 					}
 					if narrow > 0 {
-						ws.narrow(tileBeta, kb, ws.a, ws.b[j1*kb:], c[ic*ldc+jc+j1:], ldc, mb, narrow)
+						ws.narrow(tileBeta, kb, ws.a, bAll[j1*kb:], c[ic*ldc+jc+j1:], ldc, mb, narrow)
 					}
 				}
 			}

@@ -40,14 +40,6 @@ func (tc gemmCase) String() string {
 	return fmt.Sprintf("%s%s/m%d_n%d_k%d/alpha%g_beta%g", tr(tc.transA), tr(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta)
 }
 
-// gemmNeed is the length a rows×cols matrix with row stride ld needs.
-func gemmNeed(rows, cols, ld int) int {
-	if rows == 0 || cols == 0 {
-		return 0
-	}
-	return (rows-1)*ld + cols
-}
-
 // gemmRandMatrix returns a rows×cols matrix with row stride ld, values in
 // [-1, 1), and gemmGuard in the padding between cols and ld.
 func gemmRandMatrix(rng *rand.Rand, rows, cols, ld int) []float32 {

@@ -73,6 +73,10 @@ func (e *runner) run(exs []task.Example, steps int, visit func(step int, preds [
 	}
 	t.Reset()
 	t.SetNoGrad(true)
+	// The weights are fixed for the whole run: each is packed once for
+	// the products of all its supervision steps (nn.Tape.FreezeWeights).
+	t.FreezeWeights(true)
+	defer t.FreezeWeights(false)
 	x := m.Input(t, e.tokens[:B*L], e.pids[:B])
 	mark := t.Mark()
 	for step := 1; step <= steps; step++ {

@@ -102,6 +102,7 @@ func (p *Predictor) TraceExample(ctx context.Context, ex task.Example) (*Trace, 
 	steps := stepsFor(m, p.MaxSteps)
 	S, D, L, V := m.Config.SeqTotal(), m.Config.HiddenSize, m.Config.SeqLen, m.Config.VocabSize
 	t := nn.NewTape()
+	t.FreezeWeights(true) // fixed for the whole trace: each weight packed once
 	fresh := func() { t.Reset(); t.SetNoGrad(true) }
 	fresh()
 	x := tensor.New(1, S, D)

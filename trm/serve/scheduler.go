@@ -238,6 +238,9 @@ func newBatch(m *trm.Model, maxBatch int) *batch {
 		x: make([]float32, maxBatch*S*D), y: make([]float32, maxBatch*S*D), z: make([]float32, maxBatch*S*D),
 		preds: make([]int32, maxBatch*m.Config.SeqLen), q: make([]float32, maxBatch),
 	}
+	// A served model's weights never change: each is packed once for all
+	// the loop's products (nn.Tape.FreezeWeights).
+	b.tape.FreezeWeights(true)
 	return b
 }
 
