@@ -85,46 +85,6 @@ func ZeroGrads(params []*Param) {
 	}
 }
 
-// arena is a bump allocator of float32 storage. When its buffer is too small
-// it falls back to the heap and remembers the peak, so that after Reset it
-// grows once to the size a whole step needs and stops allocating.
-type arena struct {
-	buf   []float32
-	off   int // bump offset in buf
-	spill int // floats handed out from the heap since Reset (still live)
-	peak  int // largest off+spill seen
-}
-
-// arenaAlign rounds allocations to 16 floats (64 bytes, a cache line).
-const arenaAlign = 16
-
-func (a *arena) alloc(n int) []float32 {
-	m := (n + arenaAlign - 1) &^ (arenaAlign - 1)
-	var s []float32
-	if a.off+m <= len(a.buf) {
-		s = a.buf[a.off : a.off+n : a.off+n]
-		a.off += m
-	} else {
-		a.spill += m
-		s = make([]float32, n)
-	}
-	a.peak = max(a.peak, a.off+a.spill)
-	return s
-}
-
-func (a *arena) allocZero(n int) []float32 {
-	s := a.alloc(n)
-	clear(s)
-	return s
-}
-
-func (a *arena) reset() {
-	if a.peak > len(a.buf) {
-		a.buf = make([]float32, a.peak+a.peak/8)
-	}
-	a.off, a.spill = 0, 0
-}
-
 // nodeChunk is the number of nodes allocated at a time; chunks never move,
 // so *Node pointers stay valid while the pool grows.
 const nodeChunk = 256
@@ -148,8 +108,13 @@ func (p *nodePool) get() *Node {
 // Tape records the ops of a forward pass, in execution order, so that
 // Backward can replay them in reverse and accumulate gradients into the
 // parameters. All activations and intermediate gradients live in an arena
-// owned by the tape; Reset frees them at once and reuses the storage, so a
-// steady-state training step allocates nothing.
+// owned by the tape: chunks of storage that stay where they are for the
+// tape's life. Reset frees them at once and reuses the storage, so the
+// first step allocates what a step needs (a few dozen chunks), a later
+// step only what it needs beyond every earlier one (a larger batch), and a
+// steady-state training step nothing. The memory goes when the tape is
+// dropped (it is on the Go heap, so a value still referenced keeps its
+// chunk alive).
 //
 // Usage per training step: Reset, build the forward pass with the tape's op
 // methods, Backward(loss), then an optimizer step. Inside SetNoGrad(true)
@@ -201,13 +166,14 @@ func (t *Tape) NoGrad() bool { return t.noGrad }
 // Mark is a position in a tape's arena, node pool and record list; see
 // Tape.Mark.
 type Mark struct {
-	off, spill, nodes, recs int
+	chunk, off, live, nodes, recs int
 }
 
 // Mark returns the tape's current position. Release(m) later frees every
 // node, value and record made after it.
 func (t *Tape) Mark() Mark {
-	return Mark{off: t.arena.off, spill: t.arena.spill, nodes: t.nodes.n, recs: len(t.recs)}
+	a := t.arena.mark()
+	return Mark{chunk: a.chunk, off: a.off, live: a.live, nodes: t.nodes.n, recs: len(t.recs)}
 }
 
 // Release frees every node, value and record made since m was taken: their
@@ -215,10 +181,11 @@ func (t *Tape) Mark() Mark {
 // (copy the result you need out first, e.g. into a tensor wrapped by
 // Const); releasing recorded ops drops them from backward.
 func (t *Tape) Release(m Mark) {
-	if m.off > t.arena.off || m.nodes > t.nodes.n || m.recs > len(t.recs) {
+	a := arenaMark{chunk: m.chunk, off: m.off, live: m.live}
+	if t.arena.after(a) || m.nodes > t.nodes.n || m.recs > len(t.recs) {
 		panic("nn: Release of a mark taken after a later Release or Reset")
 	}
-	t.arena.off, t.arena.spill = m.off, m.spill
+	t.arena.release(a)
 	t.nodes.n = m.nodes
 	clear(t.recs[m.recs:])
 	t.recs = t.recs[:m.recs]

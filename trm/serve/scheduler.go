@@ -261,7 +261,8 @@ func (b *batch) add(it *item) {
 
 // fresh resets the tape for a no-gradient pass. Everything that lasts
 // (x, y, z) lives in the batch's own buffers, so the whole arena is free
-// again; Reset also grows it to the largest pass seen, after which passes
+// again. The arena grows during a pass, by adding chunks, only when the
+// pass needs more than any before; once the largest pass has run, passes
 // allocate nothing.
 func (b *batch) fresh() *nn.Tape {
 	b.tape.Reset()
@@ -335,10 +336,11 @@ func (s *scheduler) loop() {
 }
 
 // warmUp runs one step of a full batch of blank inputs, so that the
-// tape's arena takes its final size at once: growing it step by step as
-// the batch fills left every larger step's activations on the heap as
-// garbage (peak RSS under overload 434 MB before, see BENCHMARKS.md). It
-// also times a step for waitFor.
+// tape's arena takes its final size, and its memory is faulted in, before
+// the first request rather than during it (with the single-buffer arena
+// of before, growing step by step as the batch filled also left every
+// larger step's activations on the heap as garbage: peak RSS under
+// overload 434 MB, see BENCHMARKS.md). It also times a step for waitFor.
 func (s *scheduler) warmUp(b *batch) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
