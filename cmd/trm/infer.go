@@ -32,11 +32,15 @@ type inferFlags struct {
 	// inputs are the command-line arguments; none means one input per
 	// line of standard input.
 	inputs []string
+	// arc are the flags of an ARC task file; arcFile is set when the
+	// argument is one (see arcFileMode).
+	arc     arcInferFlags
+	arcFile bool
 }
 
 func parseInferFlags(e env, args []string) (*inferFlags, error) {
 	f := &inferFlags{}
-	fs := newFlagSet(e, "infer", "[flags] [--] [input ...]",
+	fs := newFlagSet(e, "infer", "[flags] [--] [input ...]\n       trm infer --task arc --checkpoint CKPT [flags] TASKFILE.json",
 		"Answers each input (e.g. \"3 + 7\") with a trained model, running all N_sup\n"+
 			"supervision steps (--halt full, the default) or stopping each input at its\n"+
 			"first q_halt > 0 (--halt early: faster, but a halting head can be\n"+
@@ -64,11 +68,17 @@ func parseInferFlags(e env, args []string) (*inferFlags, error) {
 			"Exit status: 0 every input answered; 2 bad flags or at least one input\n"+
 			"refused; 1 failure (a checkpoint missing, corrupt or with weights that are\n"+
 			"not finite, an I/O error); 130 interrupted by SIGINT or SIGTERM (after the\n"+
-			"current supervision step).")
+			"current supervision step).\n"+
+			"\n"+arcInferHelp)
 	f.rt.register(fs)
 	f.model.register(fs, "full (always N_sup steps) or early (stop at q_halt > 0)", "inputs")
+	f.arc.register(fs)
 	if err := parse(fs, args, true); err != nil {
 		return nil, negativeInputHint(err)
+	}
+	inputs, err := flagsAfterTaskFile(fs)
+	if err != nil {
+		return nil, err
 	}
 	if err := f.rt.validate(); err != nil {
 		return nil, err
@@ -76,7 +86,10 @@ func parseInferFlags(e env, args []string) (*inferFlags, error) {
 	if err := f.model.validate(); err != nil {
 		return nil, err
 	}
-	f.inputs = fs.Args()
+	f.inputs = inputs
+	if f.arcFile, err = f.arcFileMode(); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -100,6 +113,9 @@ func runInfer(ctx context.Context, e env, args []string) error {
 	f, err := parseInferFlags(e, args)
 	if err != nil {
 		return err
+	}
+	if f.arcFile {
+		return f.rt.withRuntime(func() error { return inferARC(ctx, e, f) })
 	}
 	return f.rt.withRuntime(func() error { return inferInputs(ctx, e, f) })
 }

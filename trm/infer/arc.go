@@ -41,6 +41,8 @@ type ARCVoter struct {
 	cands map[string]map[string][]*ARCCandidate
 	keys  map[string]map[string]map[string]*ARCCandidate
 	added int
+	// only, when set, limits Result to these task ids.
+	only map[string]bool
 }
 
 // NewARCVoter returns an empty voter for t's test set.
@@ -116,6 +118,11 @@ type ARCResult struct {
 	// two best candidates (the best twice when there is one; a 1×1 grid of
 	// colour 0 when there is none, and in place of an empty grid).
 	Submission map[string][]ARCAttempts
+	// Ranked holds, per task id and per test input (in the task's order),
+	// the two best candidates with their votes and mean confidence, as
+	// ranked: fewer when fewer grids were proposed, and an empty grid kept
+	// as it is (Submission puts blanks in their place).
+	Ranked map[string][][]ARCCandidate
 }
 
 // Result ranks the votes and scores them at each k of ks (1 and 2 when
@@ -124,16 +131,20 @@ func (v *ARCVoter) Result(ks ...int) *ARCResult {
 	if len(ks) == 0 {
 		ks = []int{1, 2}
 	}
-	r := &ARCResult{PassAt: map[int]float64{}, Submission: map[string][]ARCAttempts{}, Predictions: v.added}
+	r := &ARCResult{PassAt: map[int]float64{}, Submission: map[string][]ARCAttempts{}, Ranked: map[string][][]ARCCandidate{}, Predictions: v.added}
 	for _, k := range ks {
 		r.PassAt[k] = 0
 	}
 	blank := task.ARCGrid{H: 1, W: 1, Cells: []uint8{0}}
 	for _, tk := range v.t.TestTasks() {
+		if v.only != nil && !v.only[tk.ID] {
+			continue
+		}
 		r.Tasks++
 		hits := make(map[int]int, len(ks))
 		for _, p := range tk.Test {
 			rank := v.Ranking(tk.ID, p.Input)
+			r.Ranked[tk.ID] = append(r.Ranked[tk.ID], rank[:min(2, len(rank)):min(2, len(rank))])
 			att := ARCAttempts{blank, blank}
 			if len(rank) > 0 {
 				att = ARCAttempts{rank[0].Grid, rank[0].Grid}
@@ -188,6 +199,11 @@ type ARCEvalOptions struct {
 	BatchSize int
 	// PassK lists the k of pass@k (default 1, 2).
 	PassK []int
+	// TaskIDs, when set, limits the evaluation to the test inputs of these
+	// tasks of t's test set: only they are answered and scored (trm infer
+	// --task arc answers one task this way). An id that is not in the test
+	// set is an error.
+	TaskIDs []string
 	// Progress, when set, is called after each batch with the examples
 	// done and the total.
 	Progress func(done, total int)
@@ -200,14 +216,28 @@ func EvaluateARC(ctx context.Context, m *trm.Model, t *task.Arc, opts ARCEvalOpt
 	if err := m.Config.CheckTask(t); err != nil {
 		return nil, err
 	}
+	v := NewARCVoter(t)
+	if len(opts.TaskIDs) > 0 {
+		inTest := map[string]bool{}
+		for _, tk := range t.TestTasks() {
+			inTest[tk.ID] = true
+		}
+		v.only = map[string]bool{}
+		for _, id := range opts.TaskIDs {
+			if !inTest[id] {
+				return nil, fmt.Errorf("arc evaluation: task %q is not in the test set (%d tasks)", id, len(inTest))
+			}
+			v.only[id] = true
+		}
+	}
 	var idx []int
 	for i := range t.Len(task.SplitTest) {
-		if opts.Augmentations < 0 || t.TestItem(i).Member <= opts.Augmentations {
+		it := t.TestItem(i)
+		if (opts.Augmentations < 0 || it.Member <= opts.Augmentations) && (v.only == nil || v.only[it.TaskID]) {
 			idx = append(idx, i)
 		}
 	}
 	bs, steps := batchFor(opts.BatchSize), stepsFor(m, opts.Steps)
-	v := NewARCVoter(t)
 	run := newRunner(m, bs)
 	L := m.Config.SeqLen
 	exs := make([]task.Example, 0, bs)
