@@ -3,6 +3,7 @@ package tensor
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -235,4 +236,44 @@ func TestParallelManyParts(t *testing.T) {
 			t.Fatalf("part %d ran %d times, want 1", i, c)
 		}
 	}
+}
+
+// TestParGuard: late calls in a row turn helpers off for a back-off that
+// doubles while they stay late; calls on time in a row reset it; a call
+// is late only when its wait exceeds what running the helpers' parts
+// would have cost the caller.
+func TestParGuard(t *testing.T) {
+	var g parGuardState
+	ms := time.Millisecond
+	// 8 parts, the caller ran 4 in 4 ms: waiting up to 4 ms is on time.
+	for range 10 {
+		g.note(8, 4, 4*ms, 4*ms)
+	}
+	assert.False(t, g.serial(), "waits within the helpers' share are on time")
+	g.note(8, 4, 4*ms, 5*ms)
+	g.note(8, 4, 4*ms, 5*ms)
+	assert.False(t, g.serial(), "two late calls are not enough")
+	g.note(8, 4, 4*ms, 5*ms)
+	require.True(t, g.serial(), "three late calls in a row: serial")
+	assert.Equal(t, int64(parGuardMin), g.backoff.Load())
+	g.until.Store(0) // the back-off is over
+	for range parGuardLate {
+		g.note(8, 7, 7*ms, 50*ms)
+	}
+	assert.True(t, g.serial())
+	assert.Equal(t, int64(2*parGuardMin), g.backoff.Load(), "still late after the back-off: it doubles")
+	g.until.Store(0)
+	for range parGuardOnTime {
+		g.note(8, 4, 4*ms, 0)
+	}
+	assert.Zero(t, g.backoff.Load(), "a run of calls on time resets the back-off")
+	g.note(8, 0, 0, 9*ms)
+	assert.Zero(t, g.late.Load(), "the caller ran nothing: no estimate")
+	for range 40 {
+		for range parGuardLate {
+			g.note(2, 1, ms, time.Second)
+		}
+		g.until.Store(0)
+	}
+	assert.Equal(t, int64(parGuardMax), g.backoff.Load(), "the back-off is bounded")
 }
