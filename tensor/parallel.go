@@ -57,6 +57,9 @@ type parTask struct {
 	job   parJob
 	state atomic.Uint64
 	wg    sync.WaitGroup // one count per unfinished part
+	// The helpers' parts of the current call and their time (parGuard).
+	helperParts atomic.Int64
+	helperNs    atomic.Int64
 }
 
 // parTicket is what helpers receive: a task and the call it was sent for.
@@ -94,7 +97,7 @@ func parHelper() {
 		if !ok {
 			tk = <-parQueue // park until the next call
 		}
-		tk.t.work(tk.epoch)
+		tk.t.work(tk.epoch, true)
 	}
 }
 
@@ -135,6 +138,8 @@ func (t *parTask) run(job parJob, parts, helpers int) {
 	}
 	epoch := uint32(t.state.Load()>>32) + 1
 	t.job = job
+	t.helperParts.Store(0)
+	t.helperNs.Store(0)
 	t.wg.Add(parts)
 	t.state.Store(uint64(epoch)<<32 | uint64(parts)<<16) // publishes job
 	helpers = min(helpers, parts-1)
@@ -152,33 +157,35 @@ send:
 			break send
 		}
 	}
-	if helpers == 0 {
-		t.work(epoch)
-		t.job = nil
-		return
-	}
-	start := time.Now()
-	mine := t.work(epoch)
-	worked := time.Since(start)
+	mine, ns := t.work(epoch, false)
 	t.wg.Wait()
-	parGuard.note(parts, mine, worked, time.Since(start)-worked)
+	if helpers > 0 {
+		parGuard.note(mine, time.Duration(ns), int(t.helperParts.Load()), time.Duration(t.helperNs.Load()))
+	}
 	t.job = nil
 }
 
 // work claims and runs parts of call epoch until none is left, and returns
-// how many it ran.
-func (t *parTask) work(epoch uint32) int {
-	ran := 0
+// how many it ran and their time. A helper adds those to the task's
+// helperParts and helperNs, before it marks each part done.
+func (t *parTask) work(epoch uint32, helper bool) (ran int, ns int64) {
 	for {
 		s := t.state.Load()
 		parts, next := int(s>>16&0xffff), int(s&0xffff)
 		if uint32(s>>32) != epoch || next >= parts {
-			return ran
+			return ran, ns
 		}
 		if t.state.CompareAndSwap(s, s+1) {
+			start := time.Now()
 			t.job.runPart(next)
-			t.wg.Done()
+			d := int64(time.Since(start))
+			if helper {
+				t.helperParts.Add(1)
+				t.helperNs.Add(d)
+			}
+			ns += d
 			ran++
+			t.wg.Done()
 		}
 	}
 }
@@ -189,23 +196,23 @@ func (t *parTask) work(epoch uint32) int {
 // the middle of a part (for a time slice: milliseconds), the call waits
 // that long, where the caller alone would have been done sooner. Measured
 // with one busy loop beside two workers on two cores, batch-1 inference ran
-// at 0.7× one worker, training at 0.97×. So each call with helpers
-// estimates whether it lost: the caller ran mine of the parts in worked and
-// then waited for the others; had it run them too, at its own pace, it
-// would have taken (parts−mine)/mine · worked more. A call that waited
-// longer than that was late. After parGuardLate late calls in a row the
-// calls run on the caller alone for a back-off that doubles while the
-// helpers stay late (parGuardMin to parGuardMax), then try helpers again;
-// parGuardOnTime calls on time in a row reset the back-off.
-// On a quiet machine a helper that claimed a part finishes it at the
-// caller's pace, so calls are not late and nothing changes. The guard
-// changes who runs the parts, never the result (every split gives the
-// same bits).
+// at 0.7× one worker, training at 0.97×. So each call compares the time
+// its parts took on the helpers with their time on the caller: a call whose
+// helper parts took on average more than twice the caller's, and at least
+// parGuardSlack more, was late (its helper lost its core; a helper that
+// merely woke up late is not counted: its parts run at full speed once
+// started). After parGuardLate late calls in a row the calls run on the
+// caller alone for a back-off that doubles while the helpers stay late
+// (parGuardMin to parGuardMax), then try helpers again; parGuardOnTime
+// calls on time in a row reset the back-off. On a quiet machine parts run
+// at the same pace on every worker and nothing changes. The guard changes
+// who runs the parts, never the result (every split gives the same bits).
 var parGuard parGuardState
 
 const (
 	parGuardLate   = 3
 	parGuardOnTime = 32 // calls on time in a row that reset the back-off
+	parGuardSlack  = 100 * time.Microsecond
 	parGuardMin    = 20 * time.Millisecond
 	parGuardMax    = time.Second
 )
@@ -226,11 +233,13 @@ func (g *parGuardState) serial() bool {
 	return u != 0 && int64(time.Since(parEpoch)) < u
 }
 
-// note records one call with helpers: parts in all, mine run by the
-// caller in worked, then wait for the helpers' parts.
-func (g *parGuardState) note(parts, mine int, worked, wait time.Duration) {
-	if mine == 0 || float64(wait)*float64(mine) <= float64(parts-mine)*float64(worked) {
-		// On time (or the caller found nothing to run: no estimate).
+// note records one call with helpers: mine parts run by the caller in
+// mineT, theirs by helpers in theirT.
+func (g *parGuardState) note(mine int, mineT time.Duration, theirs int, theirT time.Duration) {
+	late := mine > 0 && theirs > 0 &&
+		float64(theirT)*float64(mine) > 2*float64(mineT)*float64(theirs) &&
+		theirT/time.Duration(theirs)-mineT/time.Duration(mine) > parGuardSlack
+	if !late {
 		if g.late.Load() != 0 {
 			g.late.Store(0)
 		}

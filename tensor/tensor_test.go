@@ -238,40 +238,47 @@ func TestParallelManyParts(t *testing.T) {
 	}
 }
 
-// TestParGuard: late calls in a row turn helpers off for a back-off that
-// doubles while they stay late; calls on time in a row reset it; a call
-// is late only when its wait exceeds what running the helpers' parts
-// would have cost the caller.
+// TestParGuard: a call is late when its helpers' parts took more than
+// twice the caller's (per part, and at least parGuardSlack more); late
+// calls in a row turn helpers off for a back-off that doubles while they
+// stay late; calls on time in a row reset it.
 func TestParGuard(t *testing.T) {
 	var g parGuardState
 	ms := time.Millisecond
-	// 8 parts, the caller ran 4 in 4 ms: waiting up to 4 ms is on time.
+	// Helpers as fast as the caller, or a little slower: on time.
 	for range 10 {
-		g.note(8, 4, 4*ms, 4*ms)
+		g.note(4, 4*ms, 4, 4*ms)
+		g.note(4, 4*ms, 4, 7*ms)
 	}
-	assert.False(t, g.serial(), "waits within the helpers' share are on time")
-	g.note(8, 4, 4*ms, 5*ms)
-	g.note(8, 4, 4*ms, 5*ms)
+	assert.False(t, g.serial())
+	// Twice as slow but by less than the slack per part: on time.
+	for range 5 {
+		g.note(100, 100*time.Microsecond*50/100, 100, 100*time.Microsecond*150/100)
+	}
+	assert.False(t, g.serial(), "tiny parts: a few µs of difference do not count")
+	g.note(4, 4*ms, 1, 5*ms)
+	g.note(4, 4*ms, 1, 5*ms)
 	assert.False(t, g.serial(), "two late calls are not enough")
-	g.note(8, 4, 4*ms, 5*ms)
+	g.note(4, 4*ms, 1, 5*ms)
 	require.True(t, g.serial(), "three late calls in a row: serial")
 	assert.Equal(t, int64(parGuardMin), g.backoff.Load())
 	g.until.Store(0) // the back-off is over
 	for range parGuardLate {
-		g.note(8, 7, 7*ms, 50*ms)
+		g.note(7, 7*ms, 1, 50*ms)
 	}
 	assert.True(t, g.serial())
 	assert.Equal(t, int64(2*parGuardMin), g.backoff.Load(), "still late after the back-off: it doubles")
 	g.until.Store(0)
 	for range parGuardOnTime {
-		g.note(8, 4, 4*ms, 0)
+		g.note(4, 4*ms, 4, 4*ms)
 	}
 	assert.Zero(t, g.backoff.Load(), "a run of calls on time resets the back-off")
-	g.note(8, 0, 0, 9*ms)
-	assert.Zero(t, g.late.Load(), "the caller ran nothing: no estimate")
+	g.note(0, 0, 8, 9*ms)
+	g.note(8, 9*ms, 0, 0)
+	assert.Zero(t, g.late.Load(), "one side ran nothing: no estimate")
 	for range 40 {
 		for range parGuardLate {
-			g.note(2, 1, ms, time.Second)
+			g.note(1, ms, 1, time.Second)
 		}
 		g.until.Store(0)
 	}
