@@ -157,10 +157,24 @@ send:
 			break send
 		}
 	}
+	// One call in parGuardSample also reads the CPU time the caller's
+	// thread got while it ran its parts (parGuard).
+	sample := helpers > 0 && parGuard.calls.Add(1)%parGuardSample == 0
+	cpu := int64(-1)
+	if sample {
+		runtime.LockOSThread() // both readings from the same thread
+		cpu = threadCPU()
+	}
 	mine, ns := t.work(epoch, false)
+	if sample {
+		if cpu >= 0 {
+			cpu = threadCPU() - cpu
+		}
+		runtime.UnlockOSThread()
+	}
 	t.wg.Wait()
 	if helpers > 0 {
-		parGuard.note(mine, time.Duration(ns), int(t.helperParts.Load()), time.Duration(t.helperNs.Load()))
+		parGuard.note(mine, time.Duration(ns), int(t.helperParts.Load()), time.Duration(t.helperNs.Load()), time.Duration(cpu))
 	}
 	t.job = nil
 }
@@ -204,7 +218,17 @@ func (t *parTask) work(epoch uint32, helper bool) (ran int, ns int64) {
 // started). After parGuardLate late calls in a row the calls run on the
 // caller alone for a back-off that doubles while the helpers stay late
 // (parGuardMin to parGuardMax), then try helpers again; parGuardOnTime
-// calls on time in a row reset the back-off. On a quiet machine parts run
+// calls on time in a row reset the back-off.
+//
+// A helper whose core is shared at every moment runs its parts at the
+// caller's pace, and the loss is elsewhere: the helpers, spinning between
+// calls to pick up the next one fast, take the caller's core from it in the
+// serial stretches between the calls (batch-1 inference, two workers beside
+// one busy loop: 0.7–0.8× one worker). So a sampled call also reads how
+// much of its wall time the caller's thread was on a core (Linux: the
+// thread's CPU clock); under parGuardCPU of it, the call is late too, and
+// in the back-off the helpers stop spinning (they get no calls) and the
+// caller has its core back. On a quiet machine parts run
 // at the same pace on every worker and nothing changes. The guard changes
 // who runs the parts, never the result (every split gives the same bits).
 var parGuard parGuardState
@@ -213,15 +237,23 @@ const (
 	parGuardLate   = 3
 	parGuardOnTime = 32 // calls on time in a row that reset the back-off
 	parGuardSlack  = 100 * time.Microsecond
-	parGuardMin    = 20 * time.Millisecond
-	parGuardMax    = time.Second
+	// parGuardSample: one call in that many reads the caller's CPU time (a
+	// system call); parGuardCPU: below that share of its wall time the
+	// caller counts as sharing its core; parGuardMinSample: the least
+	// wall time a reading needs to mean anything.
+	parGuardSample    = 8
+	parGuardCPU       = 0.8
+	parGuardMinSample = 50 * time.Microsecond
+	parGuardMin       = 20 * time.Millisecond
+	parGuardMax       = time.Second
 )
 
 type parGuardState struct {
-	late    atomic.Int32 // late calls in a row
-	onTime  atomic.Int32 // calls on time in a row since the last late one
-	until   atomic.Int64 // serial until this time (nanoseconds since parEpoch)
-	backoff atomic.Int64 // the next back-off
+	calls   atomic.Uint32 // calls with helpers, for sampling
+	late    atomic.Int32  // late calls in a row
+	onTime  atomic.Int32  // calls on time in a row since the last late one
+	until   atomic.Int64  // serial until this time (nanoseconds since parEpoch)
+	backoff atomic.Int64  // the next back-off
 }
 
 // parEpoch is the origin of parGuardState.until.
@@ -234,11 +266,16 @@ func (g *parGuardState) serial() bool {
 }
 
 // note records one call with helpers: mine parts run by the caller in
-// mineT, theirs by helpers in theirT.
-func (g *parGuardState) note(mine int, mineT time.Duration, theirs int, theirT time.Duration) {
+// mineT (wall time), of which it had cpu on its core (< 0: not read),
+// theirs by helpers in theirT.
+func (g *parGuardState) note(mine int, mineT time.Duration, theirs int, theirT time.Duration, cpu time.Duration) {
 	late := mine > 0 && theirs > 0 &&
 		float64(theirT)*float64(mine) > 2*float64(mineT)*float64(theirs) &&
 		theirT/time.Duration(theirs)-mineT/time.Duration(mine) > parGuardSlack
+	// The caller shared its core: the process has more runnable threads
+	// than free cores, and the helpers (and their spinning) take the
+	// caller's time.
+	late = late || cpu >= 0 && mineT >= parGuardMinSample && float64(cpu) < parGuardCPU*float64(mineT)
 	if !late {
 		if g.late.Load() != 0 {
 			g.late.Store(0)
