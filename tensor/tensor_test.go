@@ -3,7 +3,6 @@ package tensor
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -236,65 +235,4 @@ func TestParallelManyParts(t *testing.T) {
 			t.Fatalf("part %d ran %d times, want 1", i, c)
 		}
 	}
-}
-
-// TestParGuard: a call is late when its helpers' parts took more than
-// twice the caller's (per part, and at least parGuardSlack more); late
-// calls in a row turn helpers off for a back-off that doubles while they
-// stay late; calls on time in a row reset it.
-func TestParGuard(t *testing.T) {
-	var g parGuardState
-	ms := time.Millisecond
-	// Helpers as fast as the caller, or a little slower: on time.
-	for range 10 {
-		g.note(4, 4*ms, 4, 4*ms, -1)
-		g.note(4, 4*ms, 4, 7*ms, -1)
-	}
-	assert.False(t, g.serial())
-	// Twice as slow but by less than the slack per part: on time.
-	for range 5 {
-		g.note(100, 100*time.Microsecond*50/100, 100, 100*time.Microsecond*150/100, -1)
-	}
-	assert.False(t, g.serial(), "tiny parts: a few µs of difference do not count")
-	g.note(4, 4*ms, 1, 5*ms, -1)
-	g.note(4, 4*ms, 1, 5*ms, -1)
-	assert.False(t, g.serial(), "two late calls are not enough")
-	g.note(4, 4*ms, 1, 5*ms, -1)
-	require.True(t, g.serial(), "three late calls in a row: serial")
-	assert.Equal(t, int64(parGuardMin), g.backoff.Load())
-	g.until.Store(0) // the back-off is over
-	for range parGuardLate {
-		g.note(7, 7*ms, 1, 50*ms, -1)
-	}
-	assert.True(t, g.serial())
-	assert.Equal(t, int64(2*parGuardMin), g.backoff.Load(), "still late after the back-off: it doubles")
-	g.until.Store(0)
-	for range parGuardOnTime {
-		g.note(4, 4*ms, 4, 4*ms, -1)
-	}
-	assert.Zero(t, g.backoff.Load(), "a run of calls on time resets the back-off")
-	g.note(0, 0, 8, 9*ms, -1)
-	g.note(8, 9*ms, 0, 0, -1)
-	assert.Zero(t, g.late.Load(), "one side ran nothing: no estimate")
-	for range 40 {
-		for range parGuardLate {
-			g.note(1, ms, 1, time.Second, -1)
-		}
-		g.until.Store(0)
-	}
-	assert.Equal(t, int64(parGuardMax), g.backoff.Load(), "the back-off is bounded")
-
-	// The caller's CPU time: a caller on its core all along is on time,
-	// one that had its core 60% of the time is late; readings of very short
-	// work count for nothing.
-	var c parGuardState
-	for range 10 {
-		c.note(4, ms, 4, ms, 950*time.Microsecond)
-		c.note(4, 10*time.Microsecond, 4, 10*time.Microsecond, time.Microsecond)
-	}
-	assert.False(t, c.serial())
-	for range parGuardLate {
-		c.note(4, ms, 4, ms, 600*time.Microsecond)
-	}
-	assert.True(t, c.serial(), "a caller that shared its core is late")
 }
