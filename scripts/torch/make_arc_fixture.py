@@ -61,7 +61,6 @@ arc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(arc)
 
 OUT = os.path.join(REPO, "trm", "testdata", "torch", "arc_tiny")
-MAX_FIXTURE_BYTES = 128 << 10
 
 # The dataset: the Go task options are eval=<the evaluation challenges file> aug=AUG seed=SEED.
 SUBSETS, TEST_SET, AUG, SEED = ["evaluation"], "evaluation", 2, 42
@@ -214,22 +213,7 @@ def main() -> int:
     torch.set_num_threads(1)
     files, ties = build()
     print(f"argmax near-ties (< {TIE_MARGIN}): {len(ties)}")
-    stale = []
-    for path, data in files.items():
-        assert len(data) < MAX_FIXTURE_BYTES, (path, len(data))
-        rel = os.path.relpath(path, REPO)
-        old = open(path, "rb").read() if os.path.exists(path) else None
-        if args.check:
-            if old != data:
-                stale.append(rel)
-            status = "up to date" if old == data else "DIFFERS"
-        else:
-            if old != data:
-                with open(path + ".tmp", "wb") as f:
-                    f.write(data)
-                os.replace(path + ".tmp", path)
-            status = "unchanged" if old == data else "written"
-        print(f"{rel}: {len(data):,} bytes, {status}")
+    stale = mf.commit_files(files, args.check)
     if stale:
         print("stale fixtures (regenerate with scripts/torch/make_arc_fixture.py):", ", ".join(stale))
         return 1

@@ -173,6 +173,28 @@ FIXTURES = [
 ]
 
 
+def commit_files(files: dict, check: bool) -> list:
+    """Writes each fixture file whose bytes changed (atomically), or with check only compares;
+    prints one line per file and returns the paths (relative to the repository) that differ."""
+    stale = []
+    for path, data in files.items():
+        assert len(data) < MAX_FIXTURE_BYTES, (path, len(data))
+        rel = os.path.relpath(path, REPO)
+        old = open(path, "rb").read() if os.path.exists(path) else None
+        if check:
+            if old != data:
+                stale.append(rel)
+            status = "up to date" if old == data else "DIFFERS"
+        else:
+            if old != data:
+                with open(path + ".tmp", "wb") as f:
+                    f.write(data)
+                os.replace(path + ".tmp", path)
+            status = "unchanged" if old == data else "written"
+        print(f"{rel}: {len(data):,} bytes, {status}")
+    return stale
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="do not write; fail if a file on disk differs")
@@ -180,21 +202,7 @@ def main() -> int:
     torch.set_num_threads(1)
     stale = []
     for make in FIXTURES:
-        for path, data in make().items():
-            assert len(data) < MAX_FIXTURE_BYTES, (path, len(data))
-            rel = os.path.relpath(path, REPO)
-            old = open(path, "rb").read() if os.path.exists(path) else None
-            if args.check:
-                if old != data:
-                    stale.append(rel)
-                status = "up to date" if old == data else "DIFFERS"
-            else:
-                if old != data:
-                    with open(path + ".tmp", "wb") as f:
-                        f.write(data)
-                    os.replace(path + ".tmp", path)
-                status = "unchanged" if old == data else "written"
-            print(f"{rel}: {len(data):,} bytes, {status}")
+        stale += commit_files(make(), args.check)
     if stale:
         print("stale fixtures (regenerate with scripts/torch/make_fixtures.py):", ", ".join(stale))
         return 1
