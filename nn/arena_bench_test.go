@@ -3,15 +3,12 @@ package nn
 import (
 	"bufio"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/trm-go/trm/tensor"
 )
 
 // BenchmarkArenaFirstStep times the first, second and a steady
@@ -35,15 +32,7 @@ func BenchmarkArenaFirstStep(b *testing.B) {
 	const hidden, heads, seq, batch = 512, 8, 97, 64
 	for _, variant := range []Variant{VariantAttn, VariantMLP} {
 		b.Run(fmt.Sprintf("%s/h%ds%db%d", variant, hidden, seq, batch), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			cfg := BlockConfig{Variant: variant, Hidden: hidden, Heads: heads, Expansion: 4, Seq: seq}
-			blk, err := NewBlock("layers.0", cfg, NewRoPE(hidden/heads, seq, 10000), rng)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x, w := tensor.New(batch, seq, hidden), tensor.New(batch, seq, hidden)
-			TruncNormal(x.Data, 1, rng)
-			TruncNormal(w.Data, 1, rng)
+			blk, x, w := benchBlockSetup(b, variant, hidden, heads, seq, batch)
 			var first, second, steady time.Duration
 			var allocs1, allocs2, bytes1, bytes2 uint64
 			var peak, held int

@@ -24,6 +24,21 @@ func benchBlockStep(blk *Block, x, w *tensor.Tensor) func() {
 	}
 }
 
+// benchBlockSetup returns a seeded TRM block of the given size and an input
+// x and loss weights w, both [batch, seq, hidden].
+func benchBlockSetup(b *testing.B, variant Variant, hidden, heads, seq, batch int) (blk *Block, x, w *tensor.Tensor) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cfg := BlockConfig{Variant: variant, Hidden: hidden, Heads: heads, Expansion: 4, Seq: seq}
+	blk, err := NewBlock("layers.0", cfg, NewRoPE(hidden/heads, seq, 10000), rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, w = tensor.New(batch, seq, hidden), tensor.New(batch, seq, hidden)
+	TruncNormal(x.Data, 1, rng)
+	TruncNormal(w.Data, 1, rng)
+	return blk, x, w
+}
+
 // BenchmarkBlock times forward+backward of one TRM block at the official
 // size (hidden 512, 8 heads, sequence 97 = 81 + 16, batch 8), both variants,
 // against the same matrix products run alone ("gemms": the GEMM rate of the
@@ -32,15 +47,7 @@ func benchBlockStep(blk *Block, x, w *tensor.Tensor) func() {
 func BenchmarkBlock(b *testing.B) {
 	const hidden, heads, seq, batch = 512, 8, 97, 8
 	for _, variant := range []Variant{VariantAttn, VariantMLP} {
-		rng := rand.New(rand.NewPCG(1, 2))
-		cfg := BlockConfig{Variant: variant, Hidden: hidden, Heads: heads, Expansion: 4, Seq: seq}
-		blk, err := NewBlock("layers.0", cfg, NewRoPE(hidden/heads, seq, 10000), rng)
-		if err != nil {
-			b.Fatal(err)
-		}
-		x, w := tensor.New(batch, seq, hidden), tensor.New(batch, seq, hidden)
-		TruncNormal(x.Data, 1, rng)
-		TruncNormal(w.Data, 1, rng)
+		blk, x, w := benchBlockSetup(b, variant, hidden, heads, seq, batch)
 		step := benchBlockStep(blk, x, w)
 
 		var trace []gemmCall

@@ -276,6 +276,8 @@ func (c ModelConfig) CheckMemory(run MemoryCheck, available int64) error {
 	if run.Training {
 		what = "a training step"
 	}
+	_, one := c.memoryFloats(run, 1)
+	fitBatch := math.Floor((avail - w*floatBytes) / (one * floatBytes)) // the batch that fits
 	if run.Training {
 		// Keep the batch and split it into passes: the carry stays at the
 		// whole batch, the tapes (training and evaluation) shrink to a pass.
@@ -284,17 +286,14 @@ func (c ModelConfig) CheckMemory(run MemoryCheck, available int64) error {
 		if run.Eval {
 			per += c.sampleActivationFloats(false)
 		}
-		_, one := c.memoryFloats(run, 1)
 		if fit := math.Floor((avail/floatBytes - fixed) / per); fit >= 1 && fit < float64(run.Batch) {
 			return memoryErrorf("%s%s at %s %d needs about %s, %s available: set micro_batch to at most %.0f (the batch runs in passes of that many samples, the same update) or lower %s (about %.0f fits)",
-				prefix, what, run.BatchField, run.Batch, FormatBytes(need), FormatBytes(avail), fit, run.BatchField,
-				math.Floor((avail-w*floatBytes)/(one*floatBytes)))
+				prefix, what, run.BatchField, run.Batch, FormatBytes(need), FormatBytes(avail), fit, run.BatchField, fitBatch)
 		}
 	}
-	_, one := c.memoryFloats(run, 1)
-	if fit := math.Floor((avail - w*floatBytes) / (one * floatBytes)); fit >= 1 {
+	if fitBatch >= 1 {
 		return memoryErrorf("%s%s at %s %d needs about %s, %s available: lower %s (about %.0f fits)",
-			prefix, what, run.BatchField, run.Batch, FormatBytes(need), FormatBytes(avail), run.BatchField, fit)
+			prefix, what, run.BatchField, run.Batch, FormatBytes(need), FormatBytes(avail), run.BatchField, fitBatch)
 	}
 	if run.Loaded {
 		return memoryErrorf("%s%s needs about %s for one sample of this model, %s available: the model's seq_len %d and hidden_size %d are too large for this machine",
