@@ -11,7 +11,7 @@ import (
 	"github.com/trm-go/trm/nn"
 )
 
-// goldenTRM is trm/testdata/golden_trm_{attn,mlp}.json.gz, written by
+// goldenTRM is trm/testdata/golden_trm_{attn,mlp,mlp_sep}.json.gz, written by
 // scripts/golden/make_fixtures.py from the float64 PyTorch reference
 // scripts/golden/trm_ref.py.
 type goldenTRM struct {
@@ -33,6 +33,7 @@ type goldenTRM struct {
 		Steps         int     `json:"steps"`
 		RMSEps        float64 `json:"rms_eps"`
 		RopeTheta     float64 `json:"rope_theta"`
+		SeparateNets  bool    `json:"separate_nets"`
 	} `json:"config"`
 	Params map[string]golden.Tensor `json:"params"`
 	Inputs struct {
@@ -68,7 +69,7 @@ func goldenConfig(g *goldenTRM) ModelConfig {
 		HCycles: gc.T, LCycles: gc.N, HaltMaxSteps: len(g.Outputs.Steps),
 		VocabSize: gc.Vocab, SeqLen: gc.SeqLen,
 		PuzzleEmbLen: gc.PuzzleEmbLen, PuzzleEmbNdim: gc.PuzzleEmbNdim, NumPuzzleIdentifiers: gc.NumPuzzleIDs,
-		RMSNormEps: gc.RMSEps, RopeTheta: gc.RopeTheta,
+		RMSNormEps: gc.RMSEps, RopeTheta: gc.RopeTheta, SeparateNets: gc.SeparateNets,
 	}
 }
 
@@ -91,9 +92,10 @@ func requireClose(t *testing.T, want []float64, got []float32, rel float64, what
 
 // TestGoldenTRM checks the whole model against the PyTorch reference: per
 // supervision step the logits, q_halt, y and z; for the first step the loss
-// and the gradient of every trained parameter.
+// and the gradient of every trained parameter. mlp_sep is the paper's
+// separate-networks ablation (the answer update on inner.H_level).
 func TestGoldenTRM(t *testing.T) {
-	for _, variant := range []string{"attn", "mlp"} {
+	for _, variant := range []string{"attn", "mlp", "mlp_sep"} {
 		t.Run(variant, func(t *testing.T) {
 			g := loadGoldenTRM(t, variant)
 			cfg := goldenConfig(g)

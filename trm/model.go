@@ -16,7 +16,8 @@ const learnedPosScale = 0.707106781
 
 // Model is a Tiny Recursive Model (spec §1, §4): input embeddings, one
 // shared network of L_layers blocks that updates both the latent z and the
-// answer y, and two heads.
+// answer y (or, for the paper's ablation, one network each: see
+// ModelConfig.SeparateNets), and two heads.
 //
 // The paper's names are used throughout: x is the input embedding, y the
 // answer state (the official z_H), z the latent (z_L), n = L_cycles,
@@ -38,6 +39,10 @@ type Model struct {
 	YInit, ZInit *nn.Param
 	// Net is the shared network inner.L_level: net(h, inject) = blocks(h + inject).
 	Net *nn.Net
+	// YNet is the answer update's own network inner.H_level when
+	// Config.SeparateNets is set (the paper's ablation), else nil: Net
+	// updates y too.
+	YNet *nn.Net
 	// LMHead is inner.lm_head, [vocab, hidden], no bias.
 	LMHead *nn.Linear
 	// QHead is inner.q_head, [2, hidden] with a bias; row 0 is the halting
@@ -88,6 +93,14 @@ func newModel(cfg ModelConfig, seed uint64, init bool) (*Model, error) {
 	fromNet := map[string]*nn.Param{}
 	for _, p := range net.Params() {
 		fromNet[p.Name] = p
+	}
+	if cfg.SeparateNets {
+		if m.YNet, err = nn.NewNet(yNetPrefix, cfg.LLayers, bc, m.rope, nil); err != nil {
+			return nil, fmt.Errorf("trm: %w", err)
+		}
+		for _, p := range m.YNet.Params() {
+			fromNet[p.Name] = p
+		}
 	}
 	specs := cfg.TensorSpecs()
 	for _, s := range specs {
@@ -238,7 +251,7 @@ func (m *Model) Step(t *nn.Tape, x, y, z *nn.Node) StepOut {
 	for range graded {
 		z = m.Net.Forward(t, z, t.Add(y, x)) // z = net(z, y + x)
 	}
-	y = m.Net.Forward(t, y, z) // y = net(y, z)
+	y = m.yNet().Forward(t, y, z) // y = net(y, z)
 	return StepOut{Y: y, Z: z, Logits: m.lmHead(t, y), QHalt: m.qHalt(t, y)}
 }
 
@@ -271,7 +284,7 @@ func (m *Model) noGradCycles(t *nn.Tape, x, y, z *nn.Node, cycles, n int, observ
 				observe(Cycle{Cycle: c, Inner: i}, &yb, &zb)
 			}
 		}
-		copy(yb.Data, m.Net.Forward(t, y, z).Value.Data)
+		copy(yb.Data, m.yNet().Forward(t, y, z).Value.Data)
 		t.Release(mark)
 		if observe != nil {
 			observe(Cycle{Cycle: c}, &yb, &zb)
@@ -297,6 +310,15 @@ func (m *Model) noGradLatent(t *nn.Tape, x, y, z *nn.Node, k int) *nn.Node {
 		t.Release(mark)
 	}
 	return z
+}
+
+// yNet returns the network of the answer update: YNet with separate
+// networks, else the shared Net.
+func (m *Model) yNet() *nn.Net {
+	if m.YNet != nil {
+		return m.YNet
+	}
+	return m.Net
 }
 
 // lmHead returns lm_head(y)[:, P:], [B, L, V].

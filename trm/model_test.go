@@ -234,3 +234,80 @@ func TestOneStepGrad(t *testing.T) {
 	}
 	assert.Positive(t, differ, "n = 3: the 1-step gradient is not the full one")
 }
+
+// TestSeparateNets: the paper's separate-networks ablation adds one
+// network's tensors (inner.H_level.*), computes exactly the shared model's
+// values when the answer network holds the latent network's weights, and
+// differs from it (in y, not in the first latent update) when it does not.
+// The same model goes through a checkpoint unchanged; the official export
+// refuses it. The PyTorch comparison is TestGoldenTRM/mlp_sep.
+func TestSeparateNets(t *testing.T) {
+	for _, v := range []nn.Variant{nn.VariantAttn, nn.VariantMLP} {
+		t.Run(string(v), func(t *testing.T) {
+			c := trmtest.TinyConfig(t, v)
+			shared, err := trm.NewModel(c.ModelConfig, 5)
+			require.NoError(t, err)
+			sc := c
+			sc.SeparateNets = true
+			sep, err := trm.NewModel(sc.ModelConfig, 5)
+			require.NoError(t, err)
+			require.NotNil(t, sep.YNet)
+			assert.Nil(t, shared.YNet)
+
+			var netParams int64
+			for _, p := range shared.Net.Params() {
+				netParams += int64(len(p.Value.Data))
+			}
+			assert.Equal(t, c.ParamCount()+netParams, sc.ParamCount(), "one more network")
+			assert.Len(t, sep.Params(), len(shared.Params())+len(shared.Net.Params()))
+			for i, p := range sep.YNet.Params() {
+				assert.Equal(t, "inner.H_level."+shared.Net.Params()[i].Name[len("inner.L_level."):], p.Name)
+			}
+
+			B, L := 2, c.SeqLen
+			tokens := make([]int32, B*L)
+			for i := range tokens {
+				tokens[i] = int32((i * 7) % c.VocabSize)
+			}
+			run := func(m *trm.Model) trm.StepOut {
+				tape := nn.NewTape()
+				x := m.Input(tape, tokens, []int32{0, 0})
+				y, z := m.NewCarry(B)
+				return m.Step(tape, x, tape.Const(y), tape.Const(z))
+			}
+			// Same weights everywhere, the answer network a copy of the
+			// latent one: bit-identical to the shared model.
+			for _, p := range shared.Params() {
+				copy(sep.Param(p.Name).Value.Data, p.Value.Data)
+			}
+			for i, p := range sep.YNet.Params() {
+				copy(p.Value.Data, shared.Net.Params()[i].Value.Data)
+			}
+			want, got := run(shared), run(sep)
+			assert.Equal(t, want.Y.Value.Data, got.Y.Value.Data)
+			assert.Equal(t, want.Logits.Value.Data, got.Logits.Value.Data)
+
+			// Its own weights: y differs.
+			fresh, err := trm.NewModel(sc.ModelConfig, 6)
+			require.NoError(t, err)
+			for i, p := range sep.YNet.Params() {
+				copy(p.Value.Data, fresh.YNet.Params()[i].Value.Data)
+			}
+			got = run(sep)
+			assert.NotEqual(t, want.Y.Value.Data, got.Y.Value.Data, "y = H_level(y, z)")
+
+			// Through a checkpoint file and back.
+			path := t.TempDir() + "/sep.safetensors"
+			require.NoError(t, trm.SaveCheckpoint(path, sep.Checkpoint(3)))
+			ck, err := trm.LoadCheckpoint(path)
+			require.NoError(t, err)
+			assert.True(t, ck.Config.SeparateNets)
+			back, err := trm.ModelFromCheckpoint(ck)
+			require.NoError(t, err)
+			assert.Equal(t, got.Logits.Value.Data, run(back).Logits.Value.Data)
+
+			_, _, err = trm.ExportTorch(ck, t.TempDir(), "step_3", trm.ExportOptions{})
+			assert.ErrorContains(t, err, "separate_nets")
+		})
+	}
+}

@@ -633,6 +633,9 @@ func ExportTorch(ck *Checkpoint, dir, name string, opts ExportOptions) (file, cf
 	if err := ck.Check(); err != nil {
 		return "", "", fmt.Errorf("export: %w", err)
 	}
+	if ck.Config.SeparateNets {
+		return "", "", errors.New("export: the model has separate networks for y and z (separate_nets), which the official TRM cannot load: it has one network, inner.L_level")
+	}
 	if name == "" || name != filepath.Base(name) || name == OfficialConfigName {
 		return "", "", fmt.Errorf("export: file name %q, want a plain name such as step_%d", name, ck.Step)
 	}

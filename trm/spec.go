@@ -20,6 +20,9 @@ const (
 	namePuzzleEmb = "inner.puzzle_emb.weights"
 	namePosEmb    = "inner.embed_pos.embedding_weight"
 	netPrefix     = "inner.L_level."
+	// yNetPrefix names the answer network's blocks when the model has
+	// separate networks (ModelConfig.SeparateNets), HRM's name for it.
+	yNetPrefix = "inner.H_level."
 )
 
 // ParamKind says how a tensor of the model is trained.
@@ -106,6 +109,7 @@ func (s TensorSpec) Size() int {
 //	inner.L_level.layers.{i}.mlp_t.down_proj.weight    [L+P, Inter(L+P)]    mlp variant
 //	inner.L_level.layers.{i}.mlp.gate_up_proj.weight   [2·Inter(hidden), hidden]
 //	inner.L_level.layers.{i}.mlp.down_proj.weight      [hidden, Inter(hidden)]
+//	inner.H_level.layers.{i}.*                         as L_level's          when separate_nets
 func (c ModelConfig) TensorSpecs() []TensorSpec {
 	h, V, S := c.HiddenSize, c.VocabSize, c.SeqTotal()
 	linear := func(name string, out, in int) TensorSpec {
@@ -126,8 +130,19 @@ func (c ModelConfig) TensorSpecs() []TensorSpec {
 	if c.PosEncodings == PosLearned {
 		specs = append(specs, TensorSpec{namePosEmb, []int{S, h}, KindDense, Init{Kind: InitTruncNormal, Std: embedStd}})
 	}
+	specs = c.netSpecs(specs, netPrefix, linear)
+	if c.SeparateNets {
+		specs = c.netSpecs(specs, yNetPrefix, linear)
+	}
+	return specs
+}
+
+// netSpecs appends the tensors of one network of L_layers blocks named
+// prefix + "layers.{i}.".
+func (c ModelConfig) netSpecs(specs []TensorSpec, prefix string, linear func(name string, out, in int) TensorSpec) []TensorSpec {
+	h, S := c.HiddenSize, c.SeqTotal()
 	for i := range c.LLayers {
-		p := netPrefix + "layers." + strconv.Itoa(i) + "."
+		p := prefix + "layers." + strconv.Itoa(i) + "."
 		if c.Variant == nn.VariantMLP {
 			in := c.Inter(S)
 			specs = append(specs,

@@ -44,9 +44,8 @@ func parseAblateFlags(e env, args []string) (*ablateFlags, error) {
 			"field flags, the task flags); --config checkpoints/sudoku9.config.json is\n"+
 			"the recipe of the shipped Sudoku and maze models.\n"+
 			"\n"+
-			"The default grid is the paper's Table 1 rows this trainer supports\n"+
-			"(arXiv 2510.04871; the 1-step gradient and separate y/z networks are not\n"+
-			"implemented), plus the network without recursion:\n"+
+			"The default grid is the paper's Table 1 rows and depth sweep (arXiv\n"+
+			"2510.04871), plus the network without recursion:\n"+
 			"  "+strings.ReplaceAll(ablate.DefaultGrid, "; ", ";\n  ")+"\n"+
 			"\n"+ablate.GridSyntax+"\n"+
 			"\n"+

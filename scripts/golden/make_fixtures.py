@@ -2,10 +2,10 @@
 
 Usage (from the repository root; needs PyTorch, run with /usr/bin/python3 here):
 
-    /usr/bin/python3 scripts/golden/make_fixtures.py          # check, then (re)write the 4 files
+    /usr/bin/python3 scripts/golden/make_fixtures.py          # check, then (re)write the 5 files
     /usr/bin/python3 scripts/golden/make_fixtures.py --check  # check, and fail if a file on disk differs
 
-Writes nn/testdata/golden_block_{attn,mlp}.json.gz and trm/testdata/golden_trm_{attn,mlp}.json.gz.
+Writes nn/testdata/golden_block_{attn,mlp}.json.gz and trm/testdata/golden_trm_{attn,mlp,mlp_sep}.json.gz.
 Before writing, it asserts: the official parameter counts (5,028,866 and 6,828,034), the
 vectorised ops against slow loop versions, torch.autograd.gradcheck of each fixture's loss,
 the argmax margins that make the halting target robust to float32, a float32 rerun staying
@@ -322,8 +322,9 @@ def block_fixture(variant: str, seed: int) -> dict:
     }
 
 
-def trm_fixture(variant: str, seed: int) -> dict:
-    """The full model with a puzzle-embedding prefix, 2 supervision steps."""
+def trm_fixture(variant: str, seed: int, separate: bool = False) -> dict:
+    """The full model with a puzzle-embedding prefix, 2 supervision steps; with separate, the
+    answer update has its own network (inner.H_level), the paper's ablation."""
     B, steps = 3, 2
     if variant == "attn":
         # One prefix token of puzzle embedding, padded with one zero token: P = 2.
@@ -334,7 +335,8 @@ def trm_fixture(variant: str, seed: int) -> dict:
         # positions (a [P+L, D] table and the 0.707106781 factor), so all three encodings are
         # covered by the fixtures: rope (attn files), none (block mlp), learned (here).
         cfg = ref.TRMConfig(variant="mlp", hidden=16, heads=2, expansion=4, layers=2, vocab=6, seq_len=6,
-                            puzzle_emb_len=3, puzzle_emb_ndim=32, num_puzzle_ids=3, pos="learned", T=2, n=2)
+                            puzzle_emb_len=3, puzzle_emb_ndim=32, num_puzzle_ids=3, pos="learned", T=2, n=2,
+                            separate=separate)
     D = cfg.hidden
     gen = torch.Generator().manual_seed(seed)
     params = ref.official_init(cfg, gen)
@@ -391,13 +393,17 @@ def trm_fixture(variant: str, seed: int) -> dict:
                      [("inner.q_head.weight", 2), ("inner.q_head.bias", 2), ("inner.puzzle_emb.weights", 3),
                       ("inner.embed_tokens.embedding_weight", 6), ("inner.lm_head.weight", 2), (mixer, 2),
                       *([("inner.embed_pos.embedding_weight", 3)] if cfg.pos == "learned" else []),
-                      (pre + "1.mlp.gate_up_proj.weight", 2)])
+                      (pre + "1.mlp.gate_up_proj.weight", 2),
+                      *([("inner.H_level.layers.0.mlp_t.down_proj.weight", 2),
+                         ("inner.H_level.layers.1.mlp.gate_up_proj.weight", 2)] if separate else [])])
 
     config = {"variant": variant, "hidden": D, "heads": cfg.heads, "expansion": cfg.expansion, "layers": cfg.layers,
               "T": cfg.T, "n": cfg.n, "vocab": cfg.vocab, "seq_len": cfg.seq_len,
               "puzzle_emb_len": cfg.puzzle_emb_len, "puzzle_emb_ndim": cfg.puzzle_emb_ndim,
               "num_puzzle_ids": cfg.num_puzzle_ids, "pos": cfg.pos, "batch": B, "steps": steps,
               "rms_eps": cfg.rms_eps, "rope_theta": cfg.rope_theta}
+    if separate:
+        config["separate_nets"] = True  # only when set: the other fixtures stay byte-identical
     return {
         "config": config,
         "params": {k: Tensor(v) for k, v in params.items()},
@@ -417,6 +423,7 @@ FIXTURES = [
     ("nn/testdata/golden_block_mlp.json.gz", lambda: block_fixture("mlp", 1002)),
     ("trm/testdata/golden_trm_attn.json.gz", lambda: trm_fixture("attn", 2001)),
     ("trm/testdata/golden_trm_mlp.json.gz", lambda: trm_fixture("mlp", 2002)),
+    ("trm/testdata/golden_trm_mlp_sep.json.gz", lambda: trm_fixture("mlp", 2003, separate=True)),
 ]
 
 

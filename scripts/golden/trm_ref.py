@@ -78,6 +78,9 @@ class TRMConfig:
     n: int  # L_cycles
     rms_eps: float = 1e-5
     rope_theta: float = 10000.0
+    # The paper's "separate networks for y and z" ablation: the answer update y = net(y, z) uses a
+    # second network of the same shape, named inner.H_level (HRM's name), instead of L_level.
+    separate: bool = False
 
     def __post_init__(self):
         if self.puzzle_emb_ndim == 0:
@@ -152,6 +155,8 @@ def trm_param_shapes(cfg: TRMConfig) -> Dict[str, Tuple[int, ...]]:
     shapes["inner.H_init"] = (D,)
     shapes["inner.L_init"] = (D,)
     shapes.update(net_param_shapes(cfg.net, prefix="inner.L_level."))
+    if cfg.separate:
+        shapes.update(net_param_shapes(cfg.net, prefix="inner.H_level."))
     return shapes
 
 
@@ -349,17 +354,18 @@ def supervision_step(y: torch.Tensor, z: torch.Tensor, tokens: torch.Tensor, puz
     """
     ncfg = cfg.net
     pre = "inner.L_level."
+    pre_y = "inner.H_level." if cfg.separate else pre  # the answer update's network
     frozen = params if frozen is None else frozen
     with torch.no_grad():
         x = input_embedding(tokens, puzzle_ids, frozen, cfg)
         for _ in range(cfg.T - 1):
             for _ in range(cfg.n):
                 z = net(z, y + x, frozen, ncfg, pre)
-            y = net(y, z, frozen, ncfg, pre)  # x is not injected when updating y
+            y = net(y, z, frozen, ncfg, pre_y)  # x is not injected when updating y
     x = input_embedding(tokens, puzzle_ids, params, cfg)
     for _ in range(cfg.n):
         z = net(z, y + x, params, ncfg, pre)
-    y = net(y, z, params, ncfg, pre)
+    y = net(y, z, params, ncfg, pre_y)
     logits = linear(y, params["inner.lm_head.weight"])[:, cfg.puzzle_emb_len:]
     q = linear(y[:, 0], params["inner.q_head.weight"], params["inner.q_head.bias"])  # [B, 2], position 0
     return StepOutput(y=y, z=z, logits=logits, q_halt=q[:, 0], q_continue=q[:, 1])

@@ -41,9 +41,10 @@ func field(t *testing.T, s Setting, name string) string {
 func TestParseDefaultGrid(t *testing.T) {
 	grid, err := ParseGrid(DefaultGrid, tinyBase())
 	require.NoError(t, err)
-	assert.Equal(t, []string{"trm", "no-ema", "attn", "T2n2", "T1n2", "T2n4", "T4n8", "layers4", "1step-grad", "no-recursion"}, names(grid))
+	assert.Equal(t, []string{"trm", "no-ema", "attn", "T2n2", "T1n2", "T2n4", "T4n8", "layers4", "separate", "1step-grad", "no-recursion"}, names(grid))
 	assert.Equal(t, 87.4, grid[0].Paper)
-	assert.True(t, math.IsNaN(grid[9].Paper))
+	assert.Equal(t, 82.4, grid[8].Paper)
+	assert.True(t, math.IsNaN(grid[10].Paper))
 	assert.Equal(t, "0", field(t, grid[1], "ema_rate"))
 	assert.Equal(t, `"rope"`, field(t, grid[2], "pos_encodings"), "attn brings RoPE")
 	assert.Equal(t, `"none"`, field(t, grid[0], "pos_encodings"), "mlp needs no positions")
@@ -58,6 +59,7 @@ func TestParseDefaultGrid(t *testing.T) {
 			assert.Equal(t, 1, cfg.HaltMaxSteps)
 		}
 		assert.Equal(t, s.Name == "1step-grad", cfg.OneStepGrad, s.Name)
+		assert.Equal(t, s.Name == "separate", cfg.SeparateNets, s.Name)
 		if s.Name == "layers4" {
 			assert.Equal(t, 4, cfg.LLayers)
 		}
@@ -84,6 +86,7 @@ func TestParseGrid(t *testing.T) {
 
 	for spec, want := range map[string]string{
 		"a:grad=2step":      "grad=2step, want full",
+		"a:nets=three":      "nets=three, want shared",
 		"a:T=2;a:T=3":       "given twice",
 		"bad/name:T=2":      "letters, digits",
 		"a:train_steps=5":   "cannot be changed",

@@ -58,12 +58,11 @@ type Field struct {
 //	T2n4          T=2, n=4 (81.9%)
 //	T4n8          T=4, n=8 (84.2%)
 //	layers4       4 layers, T=3, n=3 (the paper's "4 layers", 79.5%)
+//	separate      T=3, n=6 with separate networks for y and z (82.4%)
 //	1step-grad    T=3, n=6 with HRM's 1-step gradient (56.5%)
 //	no-recursion  T=1, n=1, N_sup=1: one pass of the network
 //
-// The row not here: separate networks for y and z (82.4%), which the
-// model does not implement. N_sup and everything else come from the base
-// config.
+// N_sup and everything else come from the base config.
 const DefaultGrid = "trm:T=3,n=6,variant=mlp,paper=87.4; " +
 	"no-ema:T=3,n=6,variant=mlp,ema=off,paper=79.9; " +
 	"attn:T=3,n=6,variant=attn,paper=74.7; " +
@@ -72,6 +71,7 @@ const DefaultGrid = "trm:T=3,n=6,variant=mlp,paper=87.4; " +
 	"T2n4:T=2,n=4,variant=mlp,paper=81.9; " +
 	"T4n8:T=4,n=8,variant=mlp,paper=84.2; " +
 	"layers4:T=3,n=3,layers=4,variant=mlp,paper=79.5; " +
+	"separate:T=3,n=6,variant=mlp,nets=separate,paper=82.4; " +
 	"1step-grad:T=3,n=6,variant=mlp,grad=1step,paper=56.5; " +
 	"no-recursion:T=1,n=1,nsup=1,variant=mlp"
 
@@ -91,6 +91,8 @@ bare NAME for the base config unchanged. Keys:
   ema      on (the base rate, or 0.999 if the base has none), off, or a rate
   grad     full (through the whole last cycle, n+1 net calls) or 1step
            (HRM's 1-step gradient: the last latent and answer updates)
+  nets     shared (one network updates z and y) or separate (y has its
+           own network: separate_nets)
   paper    the paper's accuracy (%) to print beside the row
   any other config field by its JSON name (lr=3e-4, seed=1, ...); the
            task, its sizes and train_steps (the budget) cannot be changed.`
@@ -101,6 +103,13 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 var shorthand = map[string]string{
 	"T": "H_cycles", "n": "L_cycles", "nsup": "halt_max_steps", "N_sup": "halt_max_steps",
 	"layers": "L_layers", "hidden": "hidden_size", "heads": "num_heads", "pos": "pos_encodings",
+}
+
+// switches are the grid's keys for boolean config fields: the value
+// that sets the field and the one that clears it.
+var switches = map[string]struct{ field, off, on, want string }{
+	"grad": {"one_step_grad", "full", "1step", "full (the whole last cycle) or 1step (HRM's 1-step gradient)"},
+	"nets": {"separate_nets", "shared", "separate", "shared (one network for z and y) or separate (one each)"},
 }
 
 // fixedFields are config fields a setting may not change: the task and
@@ -168,14 +177,13 @@ func parseSetting(part string, base trm.Config) (Setting, error) {
 			}
 			s.Paper = f
 			continue
-		case "grad":
+		case "grad", "nets":
+			c := switches[k]
 			switch v {
-			case "full":
-				s.Fields = append(s.Fields, Field{"one_step_grad", json.RawMessage("false")})
-			case "1step":
-				s.Fields = append(s.Fields, Field{"one_step_grad", json.RawMessage("true")})
+			case c.off, c.on:
+				s.Fields = append(s.Fields, Field{c.field, json.RawMessage(strconv.FormatBool(v == c.on))})
 			default:
-				return s, fmt.Errorf("grad=%s, want full (the whole last cycle) or 1step (HRM's 1-step gradient)", v)
+				return s, fmt.Errorf("%s=%s, want %s", k, v, c.want)
 			}
 			continue
 		case "ema":
