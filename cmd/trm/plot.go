@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,8 @@ func parsePlotFlags(e env, args []string) (*plotFlags, error) {
 			"  --trace FILE.json   from trm trace --json: ‖y‖ and ‖z‖ per step, ‖Δz‖ and\n"+
 			"                      ‖Δy‖ per net call (log scale), cos(z, z_prev), and the\n"+
 			"                      halting probability and confidence per step\n"+
-			"  --ablation FILE.csv held-out exact accuracy per setting of a trm ablate table\n"+
+			"  --ablation FILE.csv held-out exact accuracy per setting of a trm ablate table,\n"+
+			"                      beside the paper's numbers where the table has them\n"+
 			"\n"+
 			"Exit status: 0 written; 2 bad flags; 1 a file missing, unreadable or not\n"+
 			"what it should be, or the image could not be written.")
@@ -109,12 +111,13 @@ func runPlot(ctx context.Context, e env, args []string) error {
 		fig, err = plots.TraceNorms(tr)
 		what = fmt.Sprintf("trace of %d step(s)", len(tr.Steps))
 	default:
-		var bars []plots.Bar
-		if bars, err = readAblation(f.ablation); err != nil {
+		var rows []ablate.Row
+		if rows, err = readAblation(f.ablation); err != nil {
 			return err
 		}
-		fig, err = plots.Bars("held-out exact accuracy per setting ("+trimExt(f.ablation)+")", "exact (%)", "%.1f%%", bars)
-		what = fmt.Sprintf("ablation table of %d setting(s)", len(bars))
+		title, labels, series := ablationBars(rows, trimExt(f.ablation))
+		fig, err = plots.Bars(title, "exact (%)", "%.1f%%", labels, series...)
+		what = fmt.Sprintf("ablation table of %d setting(s)", len(rows))
 	}
 	if err != nil {
 		return err
@@ -177,7 +180,7 @@ func readTrace(path string) (*infer.Trace, error) {
 }
 
 // readAblation reads a trm ablate table.csv as bars of exact accuracy (%).
-func readAblation(path string) ([]plots.Bar, error) {
+func readAblation(path string) ([]ablate.Row, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--ablation: %w", err)
@@ -190,9 +193,36 @@ func readAblation(path string) ([]plots.Bar, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("--ablation %s: no rows, want at least one setting", path)
 	}
-	bars := make([]plots.Bar, len(rows))
-	for i, r := range rows {
-		bars[i] = plots.Bar{Label: r.Setting, Value: 100 * r.ExactAcc}
+	return rows, nil
+}
+
+// ablationBars returns the bar chart of an ablation table: each setting's
+// held-out exact accuracy and, where the table has it, the paper's number
+// beside it. The title names the budget when every row trained the same
+// number of steps, else name.
+func ablationBars(rows []ablate.Row, name string) (title string, labels []string, series []plots.BarSeries) {
+	run := plots.BarSeries{Name: "this run"}
+	paper := plots.BarSeries{Name: "paper (Sudoku-Extreme)"}
+	hasPaper := false
+	for _, r := range rows {
+		labels = append(labels, r.Setting)
+		run.Values = append(run.Values, 100*r.ExactAcc)
+		paper.Values = append(paper.Values, r.Paper)
+		hasPaper = hasPaper || !math.IsNaN(r.Paper)
 	}
-	return bars, nil
+	series = []plots.BarSeries{run}
+	if hasPaper {
+		series = append(series, paper)
+	}
+	title = "held-out exact accuracy per setting (" + name + ")"
+	if steps := rows[0].Steps; steps > 0 && rows[0].Samples > 0 && rows[0].Samples%steps == 0 {
+		same := true
+		for _, r := range rows {
+			same = same && r.Steps == steps && r.Samples == rows[0].Samples
+		}
+		if same {
+			title = fmt.Sprintf("held-out exact accuracy per setting after %d steps × %d", steps, rows[0].Samples/steps)
+		}
+	}
+	return title, labels, series
 }

@@ -90,13 +90,16 @@ func TestPlotEvalTraceAblation(t *testing.T) {
 	assert.FileExists(t, filepath.Join(dir, "trace.png"))
 
 	csvPath := filepath.Join(dir, "table.csv")
-	require.NoError(t, os.WriteFile(csvPath, []byte("setting,exact_acc\ntrm,0.874\nno-recursion,0.4\n"), 0o644))
+	require.NoError(t, os.WriteFile(csvPath, []byte("setting,exact_acc,steps,samples,paper_exact_pct\ntrm,0.874,300,19200,87.4\nno-recursion,0.4,300,19200,\n"), 0o644))
 	_, _, err = runCmd(runPlot, "--ablation", csvPath, "--out", filepath.Join(dir, "bars.svg"))
 	require.NoError(t, err)
 	svg, err = os.ReadFile(filepath.Join(dir, "bars.svg"))
 	require.NoError(t, err)
 	assert.Contains(t, string(svg), ">87.4%<")
 	assert.Contains(t, string(svg), ">no-recursion<")
+	assert.Contains(t, string(svg), "after 300 steps × 64<", "the budget in the title")
+	assert.Contains(t, string(svg), ">paper (Sudoku-Extreme)<", "the paper's bars beside")
+	assert.Equal(t, 2, strings.Count(string(svg), ">87.4%<"), "this run's and the paper's")
 
 	// Files that are not what they should be: failures naming the file.
 	_, _, err = runCmd(runPlot, "--eval", csvPath, "--out", out)

@@ -3,6 +3,7 @@ package plots
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 
@@ -272,58 +273,84 @@ func markHalt(p *plot.Plot, step float64) {
 	p.Legend.Add("halts (q_halt > 0)", l)
 }
 
-// Bar is one bar of a bar chart: a label under it and its height.
-type Bar struct {
-	Label string
-	Value float64
+// BarSeries is one set of bars of a bar chart, one value per label; NaN
+// leaves that label without a bar of this series (a row the paper has no
+// number for).
+type BarSeries struct {
+	Name   string
+	Values []float64
 }
 
 // Bars draws a bar chart (an ablation table: held-out exact accuracy per
-// setting), each bar labelled with its value (formatted with valueFormat,
-// e.g. "%.1f%%").
-func Bars(title, yLabel, valueFormat string, bars []Bar) (*Figure, error) {
-	if len(bars) == 0 {
-		return nil, errors.New("plots: no bars, want at least one")
-	}
-	vals := make(plotter.Values, len(bars))
-	names := make([]string, len(bars))
-	labels := plotter.XYLabels{XYs: make(plotter.XYs, len(bars)), Labels: make([]string, len(bars))}
-	for i, b := range bars {
-		if !isFinite(b.Value) {
-			return nil, fmt.Errorf("plots: bar %q has value %v, want a finite number", b.Label, b.Value)
-		}
-		vals[i], names[i] = b.Value, b.Label
-		labels.XYs[i] = plotter.XY{X: float64(i), Y: b.Value}
-		labels.Labels[i] = fmt.Sprintf(valueFormat, b.Value)
+// setting, beside the paper's numbers): for each label one bar per series,
+// side by side, each labelled with its value (formatted with valueFormat,
+// e.g. "%.1f%%"). A chart of several series has a legend of their names.
+func Bars(title, yLabel, valueFormat string, labels []string, series ...BarSeries) (*Figure, error) {
+	if len(labels) == 0 || len(series) == 0 {
+		return nil, errors.New("plots: no bars, want at least one label and one series")
 	}
 	p := newPanel(title, "", yLabel)
-	width := vg.Points(min(40, 360/float64(len(bars))))
-	bc, err := plotter.NewBarChart(vals, width)
-	if err != nil {
-		return nil, fmt.Errorf("plots: %w", err)
+	group := min(40, 360/float64(len(labels))) // points per label
+	width := vg.Points(group / float64(len(series)))
+	for k, sr := range series {
+		if len(sr.Values) != len(labels) {
+			return nil, fmt.Errorf("plots: series %q has %d values for %d labels", sr.Name, len(sr.Values), len(labels))
+		}
+		vals := make(plotter.Values, len(labels))
+		var lxy plotter.XYs
+		var ltext []string
+		for i, v := range sr.Values {
+			switch {
+			case math.IsNaN(v):
+				continue // no bar
+			case !isFinite(v):
+				return nil, fmt.Errorf("plots: bar %q of %q has value %v, want a finite number or NaN (no bar)", labels[i], sr.Name, v)
+			}
+			vals[i] = v
+			lxy = append(lxy, plotter.XY{X: float64(i), Y: v})
+			ltext = append(ltext, fmt.Sprintf(valueFormat, v))
+		}
+		bc, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return nil, fmt.Errorf("plots: %w", err)
+		}
+		bc.Color = colorOf(k)
+		bc.LineStyle.Width = 0
+		offset := (float64(k) - float64(len(series)-1)/2) * float64(width)
+		bc.Offset = vg.Length(offset)
+		p.Add(bc)
+		if len(series) > 1 {
+			p.Legend.Add(sr.Name, bc)
+		}
+		if len(lxy) == 0 {
+			continue
+		}
+		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: lxy, Labels: ltext})
+		if err != nil {
+			return nil, fmt.Errorf("plots: %w", err)
+		}
+		for i := range lab.TextStyle {
+			lab.TextStyle[i].Font.Size = vg.Points(max(5, 8-1.5*float64(len(series)-1)))
+			lab.TextStyle[i].XAlign = draw.XCenter
+		}
+		lab.Offset = vg.Point{X: vg.Length(offset), Y: vg.Points(3)}
+		p.Add(lab)
 	}
-	bc.Color = colorOf(0)
-	bc.LineStyle.Width = 0
-	p.Add(bc)
-	lab, err := plotter.NewLabels(labels)
-	if err != nil {
-		return nil, fmt.Errorf("plots: %w", err)
-	}
-	for i := range lab.TextStyle {
-		lab.TextStyle[i].Font.Size = vg.Points(8)
-		lab.TextStyle[i].XAlign = draw.XCenter
-	}
-	lab.Offset = vg.Point{Y: vg.Points(3)}
-	p.Add(lab)
+	names := labels
 	p.NominalX(names...)
 	p.X.Tick.Label.Font.Size = vg.Points(8)
-	if len(bars) > 5 {
+	if len(labels) > 5 {
 		p.X.Tick.Label.Rotation = 0.5
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YTop
 	}
 	p.Y.Min = 0
 	p.Y.Max *= 1.1 // room for the value labels
-	w := vg.Length(max(4.5, 0.7*float64(len(bars)))) * vg.Inch
+	if len(series) > 1 {
+		p.Legend.Top, p.Legend.Left = true, true
+		p.Legend.XOffs = vg.Points(6)
+		p.Y.Max *= 1.2 // room for the legend above the tallest bars
+	}
+	w := vg.Length(max(4.5, 0.7*float64(len(labels)))) * vg.Inch
 	return &Figure{Panels: []*plot.Plot{p}, Width: w, Height: 3.5 * vg.Inch}, nil
 }

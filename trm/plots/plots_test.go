@@ -57,7 +57,7 @@ func fakeTrace() *infer.Trace {
 
 // render writes fig as PNG and SVG and checks both: the PNG decodes to the
 // figure's size, the SVG is well-formed XML that contains every name.
-func render(t *testing.T, fig *Figure, names ...string) {
+func render(t *testing.T, fig *Figure, names ...string) (svg string) {
 	t.Helper()
 	var buf bytes.Buffer
 	require.NoError(t, fig.Write(&buf, PNG))
@@ -69,7 +69,7 @@ func render(t *testing.T, fig *Figure, names ...string) {
 
 	buf.Reset()
 	require.NoError(t, fig.Write(&buf, SVG))
-	svg := buf.String()
+	svg = buf.String()
 	assert.True(t, strings.HasPrefix(strings.TrimSpace(svg), "<?xml") || strings.Contains(svg, "<svg"), "SVG output starts an SVG document")
 	dec := xml.NewDecoder(strings.NewReader(svg))
 	for {
@@ -82,6 +82,7 @@ func render(t *testing.T, fig *Figure, names ...string) {
 	for _, n := range names {
 		assert.Contains(t, svg, ">"+n+"<", "SVG shows %q", n)
 	}
+	return svg
 }
 
 func TestTrainingCurves(t *testing.T) {
@@ -152,19 +153,28 @@ func TestTraceNorms(t *testing.T) {
 }
 
 func TestBars(t *testing.T) {
-	bars := []Bar{{"T3n6", 87.4}, {"T2n2", 73.7}, {"no-ema", 79.9}, {"attn", 74.7}, {"1step", 56.5}, {"norec", 40}}
-	fig, err := Bars("ablation", "exact (%)", "%.1f%%", bars)
+	labels := []string{"T3n6", "T2n2", "no-ema", "attn", "1step", "norec"}
+	fig, err := Bars("ablation", "exact (%)", "%.1f%%", labels, BarSeries{"run", []float64{87.4, 73.7, 79.9, 74.7, 56.5, 40}})
 	require.NoError(t, err)
 	render(t, fig, "T3n6", "no-ema", "87.4%", "56.5%")
 
-	_, err = Bars("x", "y", "%v", []Bar{{"nan", math.NaN()}})
-	assert.ErrorContains(t, err, `bar "nan"`)
+	// Two series side by side, a legend, no bar (and no label) for NaN.
+	fig, err = Bars("ablation", "exact (%)", "%.1f%%", labels[:2],
+		BarSeries{"this run", []float64{12.5, 3.25}}, BarSeries{"paper", []float64{87.4, math.NaN()}})
+	require.NoError(t, err)
+	svg := render(t, fig, "12.5%", "3.2%", "87.4%", "this run", "paper")
+	assert.NotContains(t, svg, "NaN")
+
+	_, err = Bars("x", "y", "%v", []string{"inf"}, BarSeries{"s", []float64{math.Inf(1)}})
+	assert.ErrorContains(t, err, `bar "inf"`)
+	_, err = Bars("x", "y", "%v", []string{"a", "b"}, BarSeries{"s", []float64{1}})
+	assert.ErrorContains(t, err, "1 values for 2 labels")
 	_, err = Bars("x", "y", "%v", nil)
 	assert.Error(t, err)
 }
 
 func TestSaveByExtension(t *testing.T) {
-	fig, err := Bars("b", "v", "%.0f", []Bar{{"a", 1}})
+	fig, err := Bars("b", "v", "%.0f", []string{"a"}, BarSeries{"s", []float64{1}})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, name := range []string{"x.png", "x.SVG"} {
