@@ -93,6 +93,7 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 	if err != nil {
 		return nil, err
 	}
+	defer tr.Close()
 	res := &TrainResult{Trainer: tr}
 	var logger *MetricsLogger
 	if opts.Dir != "" || opts.Out != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/trm-go/trm/nn"
@@ -94,6 +95,7 @@ type Trainer struct {
 
 	step    int64 // optimizer steps taken
 	dataPos int64 // index of the next training example
+	feed    *feed // generates examples dataPos, dataPos+1, … ahead (nil until the first refill)
 
 	// The batch carry: B slots.
 	y, z    *tensor.Tensor // [B, L+P, D]
@@ -222,20 +224,57 @@ func (tr *Trainer) StepCount() int64 { return tr.step }
 // load puts training example i into slot b. A fixed list of n examples is
 // visited again and again: example i is its i mod n.
 func (tr *Trainer) load(b int, i int64) error {
-	L := tr.Cfg.SeqLen
-	j := i
-	if n := tr.Task.Len(task.SplitTrain); n > 0 {
-		j = i % int64(n)
-	}
-	ex, err := task.Labeled(tr.Task, task.SplitTrain, tr.Cfg.Seed, j)
+	ex, err := task.Labeled(tr.Task, task.SplitTrain, tr.Cfg.Seed, trainIndex(tr.Task, i))
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	tr.put(b, i, ex)
+	return nil
+}
+
+// trainIndex returns the index in t's train split of a run's example i:
+// i, or i mod n for a fixed list of n examples.
+func trainIndex(t task.Task, i int64) int64 {
+	if n := int64(t.Len(task.SplitTrain)); n > 0 {
+		return i % n
+	}
+	return i
+}
+
+// loadNext puts the next training example (dataPos) into slot b, taking
+// it from the feed, which generates it ahead of time.
+func (tr *Trainer) loadNext(b int) error {
+	if tr.feed == nil || tr.feed.next != tr.dataPos {
+		tr.Close()
+		tr.feed = startFeed(tr.Task, tr.Cfg.Seed, tr.dataPos, 2*tr.Cfg.BatchSize)
+		runtime.AddCleanup(tr, (*feed).close, tr.feed) // a Trainer dropped without Close
+	}
+	ex, err := tr.feed.take(tr.dataPos)
+	if err != nil {
+		return err
+	}
+	tr.put(b, tr.dataPos, ex)
+	tr.dataPos++
+	return nil
+}
+
+// Close stops the goroutine that generates training examples ahead of the
+// steps; a later Step starts it again. A Trainer dropped without Close
+// stops it when it is garbage collected.
+func (tr *Trainer) Close() {
+	if tr.feed != nil {
+		tr.feed.close()
+		tr.feed = nil
+	}
+}
+
+// put puts ex, training example i, into slot b.
+func (tr *Trainer) put(b int, i int64, ex task.Example) {
+	L := tr.Cfg.SeqLen
 	copy(tr.tokens[b*L:(b+1)*L], ex.Input)
 	copy(tr.labels[b*L:(b+1)*L], ex.Label)
 	tr.pids[b] = ex.PuzzleID
 	tr.idx[b] = i
-	return nil
 }
 
 // refill gives halted slots new samples: each one in ModeCarry, all at once
@@ -252,10 +291,9 @@ func (tr *Trainer) refill() error {
 		if !h {
 			continue
 		}
-		if err := tr.load(b, tr.dataPos); err != nil {
+		if err := tr.loadNext(b); err != nil {
 			return err
 		}
-		tr.dataPos++
 		tr.Model.ResetSample(tr.y, tr.z, b)
 		tr.steps[b] = 0
 		tr.halted[b] = false
