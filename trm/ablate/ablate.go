@@ -198,35 +198,45 @@ func Run(ctx context.Context, opts Options) (*Table, error) {
 		}
 		cfgs[i] = cfg
 	}
-	tab := &Table{Task: opts.Base.Task + formatOptions(opts.Base.TaskOptions), Budget: opts.Budget,
-		BatchSize: opts.Base.BatchSize, EvalN: opts.EvalN}
 	for i, s := range opts.Grid {
 		dir := filepath.Join(opts.Dir, s.Name)
-		row, ok, err := loadResult(dir, cfgs[i], opts)
+		_, ok, err := loadResult(dir, cfgs[i], opts)
 		if err != nil {
 			return nil, err
 		}
-		if !ok && (len(only) == 0 || only[s.Name]) {
-			logf(opts.Out, "ablate: setting %d/%d %s: T=%d n=%d N_sup=%d %s, %d parameters, %v → %s",
-				i+1, len(opts.Grid), s.Name, cfgs[i].HCycles, cfgs[i].LCycles, cfgs[i].HaltMaxSteps, cfgs[i].Variant,
-				cfgs[i].ParamCount(), opts.Budget, dir)
-			row, err = runSetting(ctx, opts, s, cfgs[i], dir)
-			// The next setting's trainer should not stack on this one's
-			// garbage: a T=4, n=8 sudoku9 trainer alone peaks near 3 GB.
-			debug.FreeOSMemory()
-			if err != nil {
-				return nil, err
-			}
-			ok = true
-			logf(opts.Out, "ablate: %s: exact %.2f%%, token %.2f%% on %d held-out examples; %d steps, %.0f samples/s",
-				s.Name, 100*row.ExactAcc, 100*row.TokenAcc, row.EvalExamples, row.Steps, row.SamplesPerSec)
-		} else if ok {
-			logf(opts.Out, "ablate: setting %d/%d %s: done before (%s), skipped", i+1, len(opts.Grid), s.Name, filepath.Join(dir, ResultFile))
-		}
 		if ok {
+			logf(opts.Out, "ablate: setting %d/%d %s: done before (%s), skipped", i+1, len(opts.Grid), s.Name, filepath.Join(dir, ResultFile))
+			continue
+		}
+		if len(only) > 0 && !only[s.Name] {
+			continue
+		}
+		logf(opts.Out, "ablate: setting %d/%d %s: T=%d n=%d N_sup=%d %s, %d parameters, %v → %s",
+			i+1, len(opts.Grid), s.Name, cfgs[i].HCycles, cfgs[i].LCycles, cfgs[i].HaltMaxSteps, cfgs[i].Variant,
+			cfgs[i].ParamCount(), opts.Budget, dir)
+		row, err := runSetting(ctx, opts, s, cfgs[i], dir)
+		// The next setting's trainer should not stack on this one's
+		// garbage: a T=4, n=8 sudoku9 trainer alone peaks near 3 GB.
+		debug.FreeOSMemory()
+		if err != nil {
+			return nil, err
+		}
+		logf(opts.Out, "ablate: %s: exact %.2f%%, token %.2f%% on %d held-out examples; %d steps, %.0f samples/s",
+			s.Name, 100*row.ExactAcc, 100*row.TokenAcc, row.EvalExamples, row.Steps, row.SamplesPerSec)
+	}
+	// The table holds every result in the folder now, those that other
+	// calls sharing it (other --only lists) finished meanwhile included.
+	tab := &Table{Task: opts.Base.Task + formatOptions(opts.Base.TaskOptions), Budget: opts.Budget,
+		BatchSize: opts.Base.BatchSize, EvalN: opts.EvalN}
+	for i, s := range opts.Grid {
+		row, ok, err := loadResult(filepath.Join(opts.Dir, s.Name), cfgs[i], opts)
+		switch {
+		case err != nil:
+			return nil, err
+		case ok:
 			row.Paper = s.Paper
 			tab.Rows = append(tab.Rows, row)
-		} else {
+		default:
 			tab.Missing = append(tab.Missing, s.Name)
 		}
 	}

@@ -265,3 +265,47 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want)
 	}
 }
+
+// onLine is an io.Writer that calls do once, when a line containing
+// trigger is written.
+type onLine struct {
+	trigger string
+	do      func()
+	done    bool
+}
+
+func (w *onLine) Write(p []byte) (int, error) {
+	if !w.done && strings.Contains(string(p), w.trigger) {
+		w.done = true
+		w.do()
+	}
+	return len(p), nil
+}
+
+// TestRunTableSeesOtherCalls: two calls sharing a folder with different
+// --only lists (two processes, one core each); the table a call writes at
+// its end holds what the other finished while it trained.
+func TestRunTableSeesOtherCalls(t *testing.T) {
+	base := tinyBase()
+	grid, err := ParseGrid("norec:T=1,n=1,nsup=1; rec:T=2,n=1,nsup=2", base)
+	require.NoError(t, err)
+	other := t.TempDir() // where "the other process" trains norec
+	opts := Options{Base: base, Grid: grid, Budget: Budget{Steps: 2}, Dir: other, EvalN: 8, Only: []string{"norec"}}
+	_, err = Run(context.Background(), opts)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	opts.Dir, opts.Only = dir, []string{"rec"}
+	// While this call trains rec, norec's run folder appears finished.
+	opts.Out = &onLine{trigger: "setting 2/2 rec:", do: func() {
+		require.NoError(t, os.CopyFS(filepath.Join(dir, "norec"), os.DirFS(filepath.Join(other, "norec"))))
+	}}
+	tab, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	assert.Empty(t, tab.Missing)
+	require.Len(t, tab.Rows, 2)
+	assert.Equal(t, "norec", tab.Rows[0].Setting)
+	md, err := os.ReadFile(filepath.Join(dir, "table.md"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(md), "Not run yet")
+}
