@@ -9,9 +9,10 @@ import (
 
 // feed generates the training examples a run takes next, in order, on a
 // goroutine of its own, up to a bounded number ahead: the generation of a
-// puzzle (a 9×9 Sudoku with a unique solution costs ~0.4 ms of solver
-// work, 6% of a steady step of the shipped recipe once most samples halt
-// after one step) then runs beside the training step instead of inside it.
+// puzzle (a 9×9 Sudoku with a unique solution costs 0.2–0.4 ms of solver
+// work) then runs beside the training step instead of inside it, on a core
+// the step leaves idle between its parallel products (1.06–1.13× samples/s
+// with two threads where every sample of a step is new; BENCHMARKS.md).
 // Example i is a pure function of the task, the seed and i, so a run takes
 // the same examples, and computes the same bits, with or without it.
 type feed struct {
@@ -68,4 +69,18 @@ func (f *feed) take(i int64) (task.Example, error) {
 // close stops the feed's goroutine. It may be called more than once.
 func (f *feed) close() {
 	f.once.Do(func() { close(f.stop) })
+}
+
+// feedSlot holds a trainer's current feed, so that a cleanup registered
+// once per trainer can stop whichever feed runs when the trainer is
+// dropped, and a closed feed (with the examples it had buffered) is
+// garbage as soon as it is replaced.
+type feedSlot struct{ f *feed }
+
+// close stops the slot's feed, if any, and empties the slot.
+func (s *feedSlot) close() {
+	if s.f != nil {
+		s.f.close()
+		s.f = nil
+	}
 }

@@ -86,3 +86,42 @@ func TestTrainerFeedRestarts(t *testing.T) {
 		assert.Equal(t, p.Value.Data, b.Model.Params()[i].Value.Data, p.Name)
 	}
 }
+
+// TestTrainerDroppedStopsFeed: a trainer dropped without Close stops its
+// feed's goroutine once it is garbage collected.
+func TestTrainerDroppedStopsFeed(t *testing.T) {
+	cfg := trmtest.TinyConfig(t, nn.VariantMLP)
+	// A first trainer, closed, starts what lives on (the kernels' helper
+	// goroutines), so that the count below sees only the feed.
+	warm, err := NewTrainer(cfg, ModeCarry)
+	require.NoError(t, err)
+	require.NoError(t, warm.Step())
+	warm.Close()
+	before := settledGoroutines()
+	func() {
+		tr, err := NewTrainer(cfg, ModeCarry)
+		require.NoError(t, err)
+		require.NoError(t, tr.Step())
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "the feed's goroutine ends with its trainer")
+}
+
+// settledGoroutines returns the goroutine count once it has stopped
+// changing (a closed feed's goroutine ends on its own schedule).
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for same := 0; same < 5; {
+		time.Sleep(10 * time.Millisecond)
+		if m := runtime.NumGoroutine(); m == n {
+			same++
+		} else {
+			n, same = m, 0
+		}
+	}
+	return n
+}

@@ -93,9 +93,9 @@ type Trainer struct {
 	tape   *nn.Tape
 	rng    *task.Rand // halting exploration
 
-	step    int64 // optimizer steps taken
-	dataPos int64 // index of the next training example
-	feed    *feed // generates examples dataPos, dataPos+1, … ahead (nil until the first refill)
+	step    int64     // optimizer steps taken
+	dataPos int64     // index of the next training example
+	feed    *feedSlot // generates examples dataPos, dataPos+1, … ahead (nil until the first refill)
 
 	// The batch carry: B slots.
 	y, z    *tensor.Tensor // [B, L+P, D]
@@ -244,12 +244,15 @@ func trainIndex(t task.Task, i int64) int64 {
 // loadNext puts the next training example (dataPos) into slot b, taking
 // it from the feed, which generates it ahead of time.
 func (tr *Trainer) loadNext(b int) error {
-	if tr.feed == nil || tr.feed.next != tr.dataPos {
-		tr.Close()
-		tr.feed = startFeed(tr.Task, tr.Cfg.Seed, tr.dataPos, 2*tr.Cfg.BatchSize)
-		runtime.AddCleanup(tr, (*feed).close, tr.feed) // a Trainer dropped without Close
+	if tr.feed == nil {
+		tr.feed = &feedSlot{}
+		runtime.AddCleanup(tr, (*feedSlot).close, tr.feed) // a Trainer dropped without Close
 	}
-	ex, err := tr.feed.take(tr.dataPos)
+	if f := tr.feed.f; f == nil || f.next != tr.dataPos {
+		tr.feed.close()
+		tr.feed.f = startFeed(tr.Task, tr.Cfg.Seed, tr.dataPos, 2*tr.Cfg.BatchSize)
+	}
+	ex, err := tr.feed.f.take(tr.dataPos)
 	if err != nil {
 		return err
 	}
@@ -264,7 +267,6 @@ func (tr *Trainer) loadNext(b int) error {
 func (tr *Trainer) Close() {
 	if tr.feed != nil {
 		tr.feed.close()
-		tr.feed = nil
 	}
 }
 
