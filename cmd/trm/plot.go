@@ -179,7 +179,7 @@ func readTrace(path string) (*infer.Trace, error) {
 	return &tr, nil
 }
 
-// readAblation reads a trm ablate table.csv as bars of exact accuracy (%).
+// readAblation reads the rows of a trm ablate table.csv.
 func readAblation(path string) ([]ablate.Row, error) {
 	file, err := os.Open(path)
 	if err != nil {
