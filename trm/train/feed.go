@@ -9,7 +9,7 @@ import (
 
 // feed generates the training examples a run takes next, in order, on a
 // goroutine of its own, up to a bounded number ahead: the generation of a
-// puzzle (a 9×9 Sudoku with a unique solution costs 0.2–0.4 ms of solver
+// puzzle (a 9×9 Sudoku with a unique solution costs ~0.4 ms of solver
 // work) then runs beside the training step instead of inside it, on a core
 // the step leaves idle between its parallel products (1.06–1.13× samples/s
 // with two threads where every sample of a step is new; BENCHMARKS.md).
