@@ -26,3 +26,24 @@ func ExampleGemm() {
 	// [4 2 10 5]
 	// [12 6 30 15]
 }
+
+// A loop over like units of work (here one product each; in TRM, one
+// application of the network), each run on the Team a Tuner picks: all of
+// Workers(), unless fewer have been running the units faster (another
+// process holding a core, say). The numbers are the same on every Team.
+func ExampleTuner() {
+	const n = 256
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = 1, 0.5
+	}
+	var u tensor.Tuner
+	for range 50 {
+		team := u.Begin(n * n) // the unit's size: units of one size are compared
+		team.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+		u.End()
+	}
+	fmt.Println(c[0], c[n*n-1])
+	// Output:
+	// 128 128
+}

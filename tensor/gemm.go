@@ -86,13 +86,19 @@ const (
 // alpha = 0 scales C by beta only. Elements of C outside the m×n block
 // (between n and ldc) are never touched.
 //
-// Large calls run on up to Workers() goroutines; the result is bit-identical
-// for every worker count. Gemm may be called concurrently from several
+// Large calls run on up to Workers() goroutines (Team.Gemm names the
+// count); the result is bit-identical for every worker count. Gemm may be called concurrently from several
 // goroutines (on distinct C). In steady state it allocates nothing.
 //
 // Gemm panics if a dimension is negative or a slice is too short for the
 // dimensions and strides given.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Team(0).Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Gemm is the package's Gemm on at most w goroutines, the caller's
+// included.
+func (w Team) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -104,6 +110,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+		workers: w.size(),
 	}
 	g.run()
 }
@@ -113,7 +120,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 func (g *gemmCall) run() {
 	g.tm, g.tn = 1, 1
 	if g.alpha != 0 && gemmFlops(g.m, g.n, g.k) >= gemmParMinFlops {
-		g.tm, g.tn = gemmSplit(g.m, g.n, g.k, Workers())
+		g.tm, g.tn = gemmSplit(g.m, g.n, g.k, g.workers)
 	}
 	if parts := g.tm * g.tn; parts > 1 {
 		g.task.run(g, parts, parts-1)
@@ -163,6 +170,7 @@ type gemmCall struct {
 	lda, ldb, ldc  int
 	tm, tn         int
 	pb             *PackedB // op(B) packed ahead (GemmPacked), or nil
+	workers        int      // the most goroutines the call may use
 }
 
 var gemmCalls = freeList[gemmCall]{init: func(g *gemmCall) { g.task = new(parTask) }}

@@ -81,6 +81,12 @@ func (p *PackedB) panels(pc, j, cols int) []float32 {
 // if p is nil or A or C is too short for m and p's k and n (an empty
 // PackedB is a 0×0 B).
 func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *PackedB, beta float32, c []float32, ldc int) {
+	Team(0).GemmPacked(transA, m, alpha, a, lda, p, beta, c, ldc)
+}
+
+// GemmPacked is the package's GemmPacked on at most w goroutines, the
+// caller's included.
+func (w Team) GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *PackedB, beta float32, c []float32, ldc int) {
 	if p == nil {
 		panic("tensor: GemmPacked: nil PackedB")
 	}
@@ -107,7 +113,8 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 		m:      m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, c: c, ldc: ldc,
-		pb: p,
+		pb:      p,
+		workers: w.size(),
 	}
 	g.run()
 }

@@ -28,8 +28,12 @@ var jobCalls freeList[jobCall]
 // call Parallel themselves (they may call Gemm). With one worker, or one
 // part, it is a plain loop. Pass a pointer: a *T converts to Job without
 // allocating.
-func Parallel(parts int, job Job) {
-	w := min(Workers(), parts)
+func Parallel(parts int, job Job) { Team(0).Parallel(parts, job) }
+
+// Parallel is the package's Parallel on at most t goroutines, the caller's
+// included.
+func (t Team) Parallel(parts int, job Job) {
+	w := min(t.size(), parts)
 	if w <= 1 {
 		for i := range parts {
 			job.RunPart(i)
