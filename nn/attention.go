@@ -117,7 +117,7 @@ func backRoPE(t *Tape, r *record) {
 // rope is not nil. It returns softmax(q·kᵀ/√hd)·v with the heads side by
 // side, [B, S, D] (the input of o_proj).
 //
-// The B·heads (sequence, head) pairs run in parallel on tensor.Parallel.
+// The B·heads (sequence, head) pairs run in parallel on the tape's Team.
 func (t *Tape) Attention(qkv *Node, heads int, rope *RoPE) *Node {
 	sh := qkv.Value.Shape
 	if len(sh) != 3 || heads <= 0 || sh[2]%(3*heads) != 0 {
@@ -132,7 +132,8 @@ func (t *Tape) Attention(qkv *Node, heads int, rope *RoPE) *Node {
 	y := t.node(shape[:], qkv)
 	j := &t.attn
 	*j = attnJob{
-		bsz: bsz, seq: seq, d: d, heads: heads, hd: hd,
+		team: t.team,
+		bsz:  bsz, seq: seq, d: d, heads: heads, hd: hd,
 		scale: float32(1 / math.Sqrt(float64(hd))),
 		rope:  rope,
 		x:     qkv.Value.Data,
@@ -142,7 +143,7 @@ func (t *Tape) Attention(qkv *Node, heads int, rope *RoPE) *Node {
 		// probs [B, H, S, S]: kept for backward when recording.
 		probs: t.arena.alloc(bsz * heads * seq * seq),
 	}
-	tensor.Parallel(bsz*heads, j)
+	t.team.Parallel(bsz*heads, j)
 	if y.requiresGrad {
 		t.record(record{op: opAttention, out: y, a: qkv, save: j.probs, save2: j.qk, rope: rope, i0: heads})
 	}
@@ -154,6 +155,7 @@ func (t *Tape) Attention(qkv *Node, heads int, rope *RoPE) *Node {
 // set), split into one part per (sequence, head) pair. The tape keeps one,
 // reused by every call, so that no call allocates.
 type attnJob struct {
+	team                   tensor.Team // the tape's, for the products of each part
 	backward               bool
 	bsz, seq, d, heads, hd int
 	scale                  float32
@@ -191,12 +193,12 @@ func (j *attnJob) forwardPart(b, h int) {
 	k := j.qk[b*seq*2*d+d+h*hd:]
 	v := j.x[b*seq*3*d+2*d+h*hd:]
 	// p [S, S] = scale · q [S, hd] · kᵀ, then a softmax per row.
-	gemm(false, true, seq, seq, hd, j.scale, q, 2*d, k, 2*d, 0, p, seq)
+	gemm(j.team, false, true, seq, seq, hd, j.scale, q, 2*d, k, 2*d, 0, p, seq)
 	for r := range seq {
 		asm.Softmax(p[r*seq:(r+1)*seq], p[r*seq:(r+1)*seq])
 	}
 	// o [S, hd] = p · v, written into this head's columns of out.
-	gemm(false, false, seq, hd, seq, 1, p, seq, v, 3*d, 0, j.out[b*seq*d+h*hd:], d)
+	gemm(j.team, false, false, seq, hd, seq, 1, p, seq, v, 3*d, 0, j.out[b*seq*d+h*hd:], d)
 }
 
 func (j *attnJob) backwardPart(b, h int) {
@@ -208,9 +210,9 @@ func (j *attnJob) backwardPart(b, h int) {
 	v := j.x[b*seq*3*d+2*d+h*hd:]
 	do := j.dy[b*seq*d+h*hd:]
 	// dv [S, hd] (+)= pᵀ · do
-	gemm(true, false, seq, hd, seq, 1, p, seq, do, d, beta(j.fresh), j.dx[b*seq*3*d+2*d+h*hd:], 3*d)
+	gemm(j.team, true, false, seq, hd, seq, 1, p, seq, do, d, beta(j.fresh), j.dx[b*seq*3*d+2*d+h*hd:], 3*d)
 	// dp [S, S] = do · vᵀ
-	gemm(false, true, seq, seq, hd, 1, do, d, v, 3*d, 0, dp, seq)
+	gemm(j.team, false, true, seq, seq, hd, 1, do, d, v, 3*d, 0, dp, seq)
 	// Softmax backward, row by row: ds = p ⊙ (dp − Σ dp⊙p), into dp.
 	for r := range seq {
 		pr, dr := p[r*seq:(r+1)*seq], dp[r*seq:(r+1)*seq]
@@ -221,8 +223,8 @@ func (j *attnJob) backwardPart(b, h int) {
 	}
 	// dq = scale · ds · k ; dk = scale · dsᵀ · q (gradients of the rotated
 	// vectors, into dqk; each (b, h) block is written once, beta 0).
-	gemm(false, false, seq, hd, seq, j.scale, dp, seq, k, 2*d, 0, j.dqk[b*seq*2*d+h*hd:], 2*d)
-	gemm(true, false, seq, hd, seq, j.scale, dp, seq, q, 2*d, 0, j.dqk[b*seq*2*d+d+h*hd:], 2*d)
+	gemm(j.team, false, false, seq, hd, seq, j.scale, dp, seq, k, 2*d, 0, j.dqk[b*seq*2*d+h*hd:], 2*d)
+	gemm(j.team, true, false, seq, hd, seq, j.scale, dp, seq, q, 2*d, 0, j.dqk[b*seq*2*d+d+h*hd:], 2*d)
 	// Undo the rotation into this head's query and key columns of dx.
 	for s := range seq {
 		src := j.dqk[(b*seq+s)*2*d : (b*seq+s+1)*2*d]
@@ -251,6 +253,7 @@ func backAttention(t *Tape, r *record) {
 	dx, fresh := t.gradBuf(r.a)
 	j := &t.attn
 	*j = attnJob{
+		team:     t.team,
 		backward: true,
 		bsz:      bsz, seq: seq, d: d, heads: heads, hd: hd,
 		scale: float32(1 / math.Sqrt(float64(hd))),
@@ -260,6 +263,6 @@ func backAttention(t *Tape, r *record) {
 		dqk: t.arena.alloc(len(r.save2)),
 		dp:  t.arena.alloc(len(r.save)),
 	}
-	tensor.Parallel(bsz*heads, j)
+	t.team.Parallel(bsz*heads, j)
 	*j = attnJob{}
 }

@@ -53,5 +53,7 @@
 // float32 slices plus a step count, for exactly resumable training.
 //
 // The hot loops run on the asm kernels and tensor.Gemm; attention and the
-// memory-bound row ops are split across tensor.Parallel's workers.
+// memory-bound row ops are split across tensor.Parallel's workers. A tape's
+// ops run on its Team (Tape.SetTeam), or on the one its tuner picks for
+// each network application (Tape.SetTuner).
 package nn

@@ -280,6 +280,9 @@ func NewNet(prefix string, n int, cfg BlockConfig, rope *RoPE, rng *rand.Rand) (
 
 // Forward returns blocks(h + inject); inject may be nil (no injection).
 func (n *Net) Forward(t *Tape, h, inject *Node) *Node {
+	// One application is the unit of the tape's tuner (Tape.SetTuner).
+	t.beginUnit(len(h.Value.Data))
+	defer t.endUnit()
 	if inject != nil {
 		h = t.Add(h, inject)
 	}

@@ -13,20 +13,21 @@ type gemmCall struct {
 // same products alone); the nil check costs nothing measurable.
 var gemmTrace *[]gemmCall
 
-// gemm is tensor.Gemm, traced when gemmTrace is set.
-func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemm is tensor.Gemm on team w, traced when gemmTrace is set.
+func gemm(w tensor.Team, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if gemmTrace != nil {
 		*gemmTrace = append(*gemmTrace, gemmCall{transA, transB, m, n, k})
 	}
-	tensor.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	w.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmPacked is y [m, n] = x [m, k] · op(B) with op(B) packed in p
-// (tensor.GemmPacked), traced like gemm (as the NT product it replaces).
-func gemmPacked(m int, x []float32, p *tensor.PackedB, y []float32) {
+// (tensor.GemmPacked on team w), traced like gemm (as the NT product it
+// replaces).
+func gemmPacked(w tensor.Team, m int, x []float32, p *tensor.PackedB, y []float32) {
 	k, n := p.K(), p.N()
 	if gemmTrace != nil {
 		*gemmTrace = append(*gemmTrace, gemmCall{false, true, m, n, k})
 	}
-	tensor.GemmPacked(false, m, 1, x, k, p, 0, y, n)
+	w.GemmPacked(false, m, 1, x, k, p, 0, y, n)
 }

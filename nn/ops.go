@@ -128,9 +128,9 @@ func (t *Tape) Linear(x, w, bias *Node) *Node {
 	m := x.Value.Rows()
 	// y [m, out] = x [m, in] · Wᵀ
 	if p := t.packedWeight(w); p != nil {
-		gemmPacked(m, x.Value.Data, p, y.Value.Data)
+		gemmPacked(t.team, m, x.Value.Data, p, y.Value.Data)
 	} else {
-		gemm(false, true, m, out, in, 1, x.Value.Data, in, w.Value.Data, in, 0, y.Value.Data, out)
+		gemm(t.team, false, true, m, out, in, 1, x.Value.Data, in, w.Value.Data, in, 0, y.Value.Data, out)
 	}
 	if bias != nil {
 		for i := range m {
@@ -151,12 +151,12 @@ func backLinear(t *Tape, r *record) {
 	if need(x) {
 		// dx [m, in] += dy [m, out] · W [out, in]
 		g, fresh := t.gradBuf(x)
-		gemm(false, false, m, in, out, 1, dy, out, w.Value.Data, in, beta(fresh), g, in)
+		gemm(t.team, false, false, m, in, out, 1, dy, out, w.Value.Data, in, beta(fresh), g, in)
 	}
 	if need(w) {
 		// dW [out, in] += dyᵀ [out, m] · x [m, in]
 		g, fresh := t.gradBuf(w)
-		gemm(true, false, out, in, m, 1, dy, out, x.Value.Data, in, beta(fresh), g, in)
+		gemm(t.team, true, false, out, in, m, 1, dy, out, x.Value.Data, in, beta(fresh), g, in)
 	}
 	if need(bias) {
 		g := t.grad(bias)

@@ -45,7 +45,7 @@ type rowJob struct {
 func (t *Tape) runRows(j *rowJob, n, unit int) {
 	j.per = max(1, parMinWork/max(unit, 1))
 	parts := (n + j.per - 1) / j.per
-	tensor.Parallel(parts, j)
+	t.team.Parallel(parts, j)
 	*j = rowJob{}
 }
 

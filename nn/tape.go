@@ -130,9 +130,11 @@ type Tape struct {
 	nodes  nodePool
 	recs   []record
 	noGrad bool
-	attn   attnJob     // reused by every Attention call and its backward
-	rows   rowJob      // reused by the parallel row and element-wise ops
-	packs  weightPacks // packed weights while they are frozen (FreezeWeights)
+	attn   attnJob       // reused by every Attention call and its backward
+	rows   rowJob        // reused by the parallel row and element-wise ops
+	packs  weightPacks   // packed weights while they are frozen (FreezeWeights)
+	team   tensor.Team   // goroutines the ops may use (SetTeam, SetTuner)
+	tuner  *tensor.Tuner // times each network application; nil: off
 }
 
 // NewTape returns an empty tape.
@@ -148,6 +150,43 @@ func (t *Tape) Reset() {
 	clear(t.recs) // drop references to caller data (ids, labels)
 	t.recs = t.recs[:0]
 	t.noGrad = false
+}
+
+// SetTeam sets how many goroutines the tape's ops may use, the caller's
+// included: matrix products, attention, the parallel row ops, forward and
+// backward. The default, tensor.Team(0), is tensor.Workers(). Results are
+// bit-identical for every Team. A tuner (SetTuner) sets it itself.
+func (t *Tape) SetTeam(w tensor.Team) { t.team = w }
+
+// Team returns the Team the tape's ops run on now.
+func (t *Tape) Team() tensor.Team { return t.team }
+
+// SetTuner makes every network application on the tape (Net.Forward) and
+// every backward pass a unit of work that u times, run on the Team u picks
+// for it (see tensor.Tuner); ops outside those units run on the Team u has
+// settled on for the last kind of unit. So a run on a machine where another
+// process holds a core moves to fewer workers when that is faster. nil
+// turns tuning off and sets Team(0). The numbers do not depend on it.
+func (t *Tape) SetTuner(u *tensor.Tuner) {
+	t.tuner, t.team = u, 0
+	if u != nil {
+		t.team = u.Team()
+	}
+}
+
+// beginUnit starts a unit of the tape's tuner, if any, of the given size.
+func (t *Tape) beginUnit(work int) {
+	if t.tuner != nil {
+		t.team = t.tuner.Begin(work)
+	}
+}
+
+// endUnit ends the unit beginUnit started.
+func (t *Tape) endUnit() {
+	if t.tuner != nil {
+		t.tuner.End()
+		t.team = t.tuner.Team()
+	}
 }
 
 // SetNoGrad turns gradient recording off (true) or back on (false) and
@@ -316,6 +355,10 @@ func (t *Tape) Backward(loss *Node) {
 			chunk[i].Grad.Data = nil
 		}
 	}
+	// A backward pass is a unit of the tape's tuner too, of its own kind
+	// (a negative size: the record count).
+	t.beginUnit(-1 - len(t.recs))
+	defer t.endUnit()
 	t.grad(loss)[0] += 1
 	for i := len(t.recs) - 1; i >= 0; i-- {
 		r := &t.recs[i]

@@ -201,3 +201,57 @@ func TestAttentionWorkersBitIdentical(t *testing.T) {
 	assert.Equal(t, out1, out4)
 	assert.Equal(t, grad1, grad4)
 }
+
+// TestTapeTeamsBitIdentical applies a two-block network three times over
+// (as TRM's recursion does) and back-propagates, on tapes whose ops run on
+// one worker, on three, and on the team a tuner picks unit by unit: the
+// outputs and every gradient must be bit-identical.
+func TestTapeTeamsBitIdentical(t *testing.T) {
+	prev := tensor.Workers()
+	defer tensor.SetWorkers(prev)
+	tensor.SetWorkers(3)
+	for _, cfg := range []BlockConfig{
+		{Variant: VariantAttn, Hidden: 64, Heads: 2, Expansion: 4},
+		{Variant: VariantMLP, Hidden: 64, Expansion: 4, Seq: 40},
+	} {
+		t.Run(string(cfg.Variant), func(t *testing.T) {
+			const b, s = 3, 40
+			rng := rand.New(rand.NewPCG(9, 9))
+			net, err := NewNet("", 2, cfg, NewRoPE(32, s, 10000), rng)
+			require.NoError(t, err)
+			x0 := tensor.New(b, s, cfg.Hidden)
+			TruncNormal(x0.Data, 1, rng)
+			w := tensor.New(b, s, cfg.Hidden)
+			TruncNormal(w.Data, 1, rng)
+			run := func(setup func(*Tape)) (out []float32, grads [][]float32) {
+				for _, p := range net.Params() {
+					p.ZeroGrad()
+				}
+				tp := NewTape()
+				setup(tp)
+				x := tp.Var(x0)
+				h := x
+				for range 3 {
+					h = net.Forward(tp, h, x)
+				}
+				tp.Backward(tp.Sum(tp.Mul(h, tp.Const(w))))
+				grads = append(grads, append([]float32(nil), x.Grad.Data...))
+				for _, p := range net.Params() {
+					grads = append(grads, append([]float32(nil), p.Grad.Data...))
+				}
+				return append([]float32(nil), h.Value.Data...), grads
+			}
+			out1, g1 := run(func(tp *Tape) { tp.SetTeam(1) })
+			out3, g3 := run(func(tp *Tape) { tp.SetTeam(3) })
+			tuner := new(tensor.Tuner)
+			outT, gT := run(func(tp *Tape) {
+				tp.SetTuner(tuner)
+				assert.Equal(t, tensor.Team(0), tp.Team(), "an unused tuner: every worker")
+			})
+			assert.Equal(t, out1, out3)
+			assert.Equal(t, g1, g3)
+			assert.Equal(t, out1, outT)
+			assert.Equal(t, g1, gT)
+		})
+	}
+}
