@@ -29,6 +29,8 @@
 #   --hidden N        hidden size (512; smaller for a smoke test) [HIDDEN]
 #   --busy            run one competing busy loop (sh: while :; do :; done) the whole time,
 #                     pinned nowhere, killed on exit [BUSY=1]
+#   --fixed           also run every Go configuration with the worker tuners off
+#                     (TRM_BENCH_TUNE=0: every call on all its workers), as "go-fixed" [FIXED=1]
 #   --out DIR         where the raw TSV and logs go (a new temporary folder) [OUT]
 #
 # PyTorch: Debian's python3-torch 1.13 makes its matrix products through libblas.so.3. If that
@@ -43,7 +45,7 @@ cd "$(dirname "$0")/.."
 
 rounds=${ROUNDS:-3} batches=${BATCHES:-1,8} variants=${VARIANTS:-mlp,attn} modes=${MODES:-train,infer}
 workers=${WORKERS:-1,2} threads=${THREADS:-1,2} repeat=${REPEAT:-3} warmup=${WARMUP:-2}
-hidden=${HIDDEN:-512} busy=${BUSY:-0} out=${OUT:-}
+hidden=${HIDDEN:-512} busy=${BUSY:-0} fixed=${FIXED:-0} out=${OUT:-}
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
 	case $1 in
@@ -57,6 +59,7 @@ while (($#)); do
 	--warmup) warmup=$2; shift ;;
 	--hidden) hidden=$2; shift ;;
 	--busy) busy=1 ;;
+	--fixed) fixed=1 ;;
 	--out) out=$2; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "bench_trm.sh: unknown argument $1" >&2; usage 2 >&2 ;;
@@ -102,19 +105,21 @@ torchv=$(env "${torch_env[@]}" $python -c 'import torch; print(torch.__version__
 {
 	echo "# started $(date -u '+%Y-%m-%d %H:%M:%S UTC'); uptime: $(uptime)"
 	echo "# commit $commit; $(go version); torch $torchv; $cpu, $(nproc) cores"
-	echo "# rounds $rounds, batches $batches, variants $variants, modes $modes, Go workers $workers, PyTorch threads $threads, repeat $repeat, warm-up $warmup, hidden $hidden, busy loop: $( ((busy)) && echo "yes (pid $busypid)" || echo no)"
+	echo "# rounds $rounds, batches $batches, variants $variants, modes $modes, Go workers $workers, PyTorch threads $threads, repeat $repeat, warm-up $warmup, hidden $hidden, busy loop: $( ((busy)) && echo "yes (pid $busypid)" || echo no), tuners off too: $( ((fixed)) && echo yes || echo no)"
 } | tee "$out/header.txt"
 printf 'round\timpl\tvariant\tmode\tbatch\tthreads\tmedian_s\trate\tgflop_per_s\tgflop\trss_mb\tstatus\n' >"$raw"
 
-# run_go ROUND VARIANT MODE BATCH WORKERS: one Go benchmark process, one TSV line.
+# run_go ROUND VARIANT MODE BATCH WORKERS [go-fixed]: one Go benchmark process, one TSV line;
+# go-fixed runs it with the worker tuners off.
 run_go() {
-	local r=$1 v=$2 m=$3 b=$4 w=$5 bench log line
+	local r=$1 v=$2 m=$3 b=$4 w=$5 impl=${6:-go} bench log line tune=1
 	case $m in train) bench=BenchmarkTrainStep ;; infer) bench=BenchmarkInfer ;; esac
-	log=$out/go-$v-$m-b$b-w$w-r$r.log
-	if TRM_BENCH_VARIANT=$v TRM_BENCH_BATCH=$b TRM_BENCH_HIDDEN=$hidden TRM_BENCH_WARMUP=$warmup \
+	[[ $impl == go ]] || tune=0
+	log=$out/$impl-$v-$m-b$b-w$w-r$r.log
+	if TRM_BENCH_TUNE=$tune TRM_BENCH_VARIANT=$v TRM_BENCH_BATCH=$b TRM_BENCH_HIDDEN=$hidden TRM_BENCH_WARMUP=$warmup \
 		/usr/bin/time -f %M -o "$out/rss" "$gobin" -test.run '^$' -test.bench "^$bench\$/^$v\$/^b$b\$" \
 		-test.cpu "$w" -test.benchtime "${repeat}x" -test.count 1 >"$log" 2>&1; then
-		line=$(awk -v r="$r" -v v="$v" -v m="$m" -v b="$b" -v w="$w" -v rss="$(tail -n1 "$out/rss")" '
+		line=$(awk -v impl="$impl" -v r="$r" -v v="$v" -v m="$m" -v b="$b" -v w="$w" -v rss="$(tail -n1 "$out/rss")" '
 			/^Benchmark/ && /median-s\/op/ {
 				for (i = 3; i < NF; i++) {
 					if ($(i+1) == "median-s/op") s = $i
@@ -122,13 +127,24 @@ run_go() {
 					if ($(i+1) == "GFLOP/s") g = $i
 					if ($(i+1) == "GFLOP/op") f = $i
 				}
-				printf "%s\tgo\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\tok\n", r, v, m, b, w, s, rate, g, f, rss / 1024
+				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\tok\n", r, impl, v, m, b, w, s, rate, g, f, rss / 1024
 			}' "$log")
-		[[ -n $line ]] || line=$(printf '%s\tgo\t%s\t%s\t%s\t%s\t\t\t\t\t\tskip' "$r" "$v" "$m" "$b" "$w")
+		[[ -n $line ]] || line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t\t\t\t\t\tskip' "$r" "$impl" "$v" "$m" "$b" "$w")
 	else
-		line=$(printf '%s\tgo\t%s\t%s\t%s\t%s\t\t\t\t\t\tfailed' "$r" "$v" "$m" "$b" "$w")
+		line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t\t\t\t\t\tfailed' "$r" "$impl" "$v" "$m" "$b" "$w")
 	fi
 	echo "$line" | tee -a "$raw"
+}
+
+# run_gos ROUND VARIANT MODE BATCH: every Go worker count (and with the tuners off, for --fixed),
+# fixed and tuned alternating which goes first with the round.
+run_gos() {
+	local w
+	for w in $(split "$workers"); do
+		if ((fixed && w > 1 && $1 % 2 == 0)); then run_go "$@" "$w" go-fixed; fi
+		run_go "$@" "$w"
+		if ((fixed && w > 1 && $1 % 2 == 1)); then run_go "$@" "$w" go-fixed; fi
+	done
 }
 
 # run_torch ROUND VARIANT MODE BATCH THREADS: one PyTorch process, one TSV line.
@@ -158,11 +174,11 @@ for r in $(seq "$rounds"); do
 		for v in $(split "$variants"); do
 			for b in $(split "$batches"); do
 				if ((r % 2)); then
-					for w in $(split "$workers"); do run_go "$r" "$v" "$m" "$b" "$w"; done
+					run_gos "$r" "$v" "$m" "$b"
 					for t in $(split "$threads"); do run_torch "$r" "$v" "$m" "$b" "$t"; done
 				else
 					for t in $(split "$threads"); do run_torch "$r" "$v" "$m" "$b" "$t"; done
-					for w in $(split "$workers"); do run_go "$r" "$v" "$m" "$b" "$w"; done
+					run_gos "$r" "$v" "$m" "$b"
 				fi
 			done
 		done
@@ -241,6 +257,18 @@ for key in sorted(ok, key=order):
     cells.append(f"{g(go, gobest, 'rate', '')} · {g(pt, ptbest, 'rate', '')}")
     cells.append(f"{g(go, gobest, 'rss', '')} · {g(pt, ptbest, 'rss', '')}")
     print("| " + " | ".join(cells) + " |")
+
+fixed = [(key, t) for key in sorted(ok, key=order) for (impl, t) in sorted(ok[key]) if impl == "go-fixed"]
+if fixed:
+    print("\nTuners on (go) against off (go-fixed: every call on all its workers), same worker count;")
+    print("ratio = fixed time / tuned time per round, median (> 1: tuning is faster):\n")
+    print(f"| config | workers | Go w{w1} | tuned | fixed | fixed/tuned | w{w1}/tuned | w{w1}/fixed |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key, t in fixed:
+        m, v, b = key
+        tuned, fx_, one = ok[key].get(("go", t), {}), ok[key][("go-fixed", t)], ok[key].get(("go", w1), {})
+        print(f"| {v} {m} b{b} | {t} | {fs(med(one, 's')) if one else '–'} | {fs(med(tuned, 's')) if tuned else '–'} | "
+              f"{fs(med(fx_, 's'))} | {fx(ratio(fx_, tuned))} | {fx(ratio(one, tuned))} | {fx(ratio(one, fx_))} |")
 
 print("\nEvery implementation and thread count (medians over rounds; min–max of the times):\n")
 print("| config | impl | threads | rounds | median | min–max | GFLOP/s | samples/s | peak RSS MB |")

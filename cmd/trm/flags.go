@@ -78,6 +78,7 @@ func (l *listFlag) Set(v string) error {
 // profiles and machine-readable output.
 type runtimeFlags struct {
 	threads    int
+	tune       bool
 	cpuProfile string
 	memProfile string
 	json       bool
@@ -93,6 +94,7 @@ const maxThreads = 1024
 
 func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.threads, "threads", 0, fmt.Sprintf("worker threads for the numeric kernels, at most %d (0: all CPUs, GOMAXPROCS)", maxThreads))
+	fs.BoolVar(&r.tune, "tune", true, "run each network application on as many of the threads as have run it fastest lately: fewer when another process holds a core (false: always all of them; the results are the same)")
 	fs.StringVar(&r.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (go tool pprof)")
 	fs.StringVar(&r.memProfile, "memprofile", "", "write a heap profile to `file` at exit")
 	fs.BoolVar(&r.json, "json", false, "print results as JSON")
@@ -117,7 +119,9 @@ func (r *runtimeFlags) start() (stop func() error, err error) {
 		runtime.GOMAXPROCS(r.threads)
 		tensor.SetWorkers(r.threads)
 	}
+	prevTune := tensor.SetTuning(r.tune)
 	restore := func() {
+		tensor.SetTuning(prevTune)
 		if r.threads > 0 {
 			runtime.GOMAXPROCS(prevProcs)
 			tensor.SetWorkers(0)

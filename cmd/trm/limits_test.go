@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trm-go/trm/checkpoints"
+	"github.com/trm-go/trm/tensor"
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/safetensors"
 )
@@ -156,4 +157,15 @@ func TestAbsurdCheckpointIsRefused(t *testing.T) {
 		assert.Equal(t, `trm infer: checkpoint "`+path+`": `+tc.want, line)
 		requireOneLine(t, exitFailure, tc.want, "eval", "--checkpoint", path)
 	}
+}
+
+// TestTuneFlag: --tune=false runs on every thread, the answer unchanged,
+// and the process-wide setting is restored afterwards.
+func TestTuneFlag(t *testing.T) {
+	for _, tune := range []string{"--tune=false", "--tune=true"} {
+		code, out, errOut := trmRun("infer", tune, "--threads", "2", "3 + 7")
+		require.Equal(t, 0, code, errOut)
+		assert.Contains(t, out, "3 + 7 = 10", tune)
+	}
+	assert.True(t, tensor.SetTuning(true), "tuning is back on after the command")
 }

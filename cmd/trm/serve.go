@@ -24,6 +24,7 @@ type serveFlags struct {
 	addr, adminAddr string
 	models          listFlag
 	threads, loops  int
+	tune            bool
 	haltName        string
 	maxWait         string
 	opts            serve.Options
@@ -59,6 +60,7 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:6060", "`host:port` of the admin listener (pprof, metrics); \"off\" for none")
 	fs.Var(&f.models, "model", "serve `NAME=PATH` (repeatable): a checkpoint file, or embedded:TASK for a shipped model; default: every shipped model")
 	fs.IntVar(&f.threads, "threads", 0, fmt.Sprintf("CPU threads for the models, at most %d (0: all CPUs)", maxThreads))
+	fs.BoolVar(&f.tune, "tune", true, "run each network application of a loop on as many of its threads as have run it fastest lately: fewer when another process holds a core (false: always all of them; the answers are the same)")
 	fs.IntVar(&f.loops, "loops", 0, "batch loops per model (0: one single-threaded loop per thread for small models, else one loop using every thread)")
 	fs.StringVar(&f.haltName, "halt", string(trm.HaltEarly), "halting of a request that names none: early (stop at q_halt > 0) or full (N_sup steps)")
 	fs.IntVar(&f.opts.MaxBatch, "max-batch", d.MaxBatch, "most inputs one batch loop runs together")
@@ -199,6 +201,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	defer runtime.GOMAXPROCS(prevProcs)
 	tensor.SetWorkers(workers)
 	defer tensor.SetWorkers(0)
+	defer tensor.SetTuning(tensor.SetTuning(f.tune))
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

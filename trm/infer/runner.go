@@ -41,13 +41,18 @@ type runner struct {
 
 func newRunner(m *trm.Model, batch int) *runner {
 	y, z := m.NewCarry(batch)
-	return &runner{
+	e := &runner{
 		m: m, batch: batch, pass: passFor(m.Config), tape: nn.NewTape(), y: y, z: z,
 		tokens: make([]int32, batch*m.Config.SeqLen),
 		pids:   make([]int32, batch),
 		preds:  make([]int32, batch*m.Config.SeqLen),
 		q:      make([]float32, batch),
 	}
+	// Each network application runs on the team of workers that has been
+	// fastest lately (tensor.Tuner): one worker beside a process that holds
+	// a core, when that is faster. The answers are the same either way.
+	e.tape.SetTuner(new(tensor.Tuner))
+	return e
 }
 
 // run starts every example from (y_init, z_init) and runs up to steps

@@ -241,6 +241,9 @@ func newBatch(m *trm.Model, maxBatch int) *batch {
 	// A served model's weights never change: each is packed once for all
 	// the loop's products (nn.Tape.FreezeWeights).
 	b.tape.FreezeWeights(true)
+	// Each network application runs on the team of workers that has been
+	// fastest lately: fewer when other loops or processes hold cores.
+	b.tape.SetTuner(new(tensor.Tuner))
 	return b
 }
 

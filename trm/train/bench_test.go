@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trm-go/trm/nn"
+	"github.com/trm-go/trm/tensor"
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/infer"
 	"github.com/trm-go/trm/trm/task"
@@ -50,6 +51,9 @@ import (
 // number of untimed steps or inferences run first, which size the tape's
 // arena and fault in its memory. The GEMM worker count is
 // tensor.Workers(), GOMAXPROCS unless set: -test.cpu 1,2 measures both.
+// With more than one, each network application runs on the team a
+// tensor.Tuner picks (at most that many); TRM_BENCH_TUNE=0 turns the
+// tuners off, so that every call uses them all.
 //
 // Each reports, besides ns/op (the mean), "median-s/op" (the median
 // iteration), and from that median "samples/s" (training: B sample-
@@ -183,6 +187,9 @@ func benchCases(b *testing.B, defBatch string, f func(b *testing.B, c trm.Config
 		b.Skip("whole-model benchmark: skipped under -short")
 	}
 	hidden := benchEnvInt(b, "TRM_BENCH_HIDDEN", 512)
+	if os.Getenv("TRM_BENCH_TUNE") == "0" {
+		defer tensor.SetTuning(tensor.SetTuning(false))
+	}
 	for _, variant := range benchEnvList("TRM_BENCH_VARIANT", "mlp,attn") {
 		for _, bs := range benchEnvList("TRM_BENCH_BATCH", defBatch) {
 			B, err := strconv.Atoi(bs)

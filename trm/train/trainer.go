@@ -182,6 +182,11 @@ func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
 	}
 	tr := &Trainer{Model: m, Task: t, Cfg: cfg, Mode: mode, tape: nn.NewTape(), dense: dense,
 		rng: task.NewRand(cfg.Seed, 0x68616c74)} // "halt"
+	// Each network application, and the backward pass, runs on the team of
+	// workers that has been fastest lately (tensor.Tuner): fewer than
+	// tensor.Workers() when another process holds a core and that is
+	// faster. The weights it trains are the same either way.
+	tr.tape.SetTuner(new(tensor.Tuner))
 	if m.PuzzleEmb != nil {
 		tr.sparse = nn.NewSignSGD([]*nn.Param{m.PuzzleEmb}, cfg.PuzzleEmbWeightDecay, true)
 	}
