@@ -40,6 +40,15 @@ func (f *fakeRun) run(n, work int, cost func(w Team, i int) time.Duration) {
 	}
 }
 
+// lost runs n units like run and returns the time they took over n·best,
+// minus one: the share of the time lost against always running the best
+// team.
+func (f *fakeRun) lost(n, work int, cost func(w Team, i int) time.Duration, best time.Duration) float64 {
+	start := f.now
+	f.run(n, work, cost)
+	return float64(f.now.Sub(start))/float64(time.Duration(n)*best) - 1
+}
+
 // clearTunerHints empties the process-wide hint table for one test.
 func clearTunerHints(t *testing.T) {
 	tunerHints.mu.Lock()
@@ -74,14 +83,11 @@ func TestTunerStaysOnAllWorkersWhenFastest(t *testing.T) {
 	gemmSetWorkers(t, 2)
 	clearTunerHints(t)
 	f := newFakeRun()
-	start := f.now
-	const n = 50000
-	f.run(n, 100, twoCosts(ms(8), ms(5))) // quiet: two workers 1.6× one
+	extra := f.lost(50000, 100, twoCosts(ms(8), ms(5)), ms(5)) // quiet: two workers 1.6× one
 	assert.Equal(t, Team(2), f.u.Team())
 	assert.Zero(t, f.moves)
 	// The probes on one worker cost 0.6×3/tunerMaxEvery ≈ 0.7% of the
 	// time once settled, more while the interval grows.
-	extra := float64(f.now.Sub(start))/float64(n*ms(5)) - 1
 	assert.Less(t, extra, 0.015, "time lost to probes: %.2f%%; teams %v", 100*extra, f.teams)
 }
 
@@ -93,12 +99,9 @@ func TestTunerMovesToOneWorkerWhenFaster(t *testing.T) {
 	// A warm-up unit, tunerMinEvery units, a probe of 50 ms.
 	f.run(1+tunerMinEvery+10, 100, busy)
 	assert.Equal(t, Team(1), f.u.Team(), "moved: %v", f.teams)
-	start := f.now
-	const n = 20000
-	f.run(n, 100, busy)
+	extra := f.lost(20000, 100, busy, ms(5))
 	assert.Equal(t, Team(1), f.u.Team())
 	assert.Equal(t, 1, f.moves)
-	extra := float64(f.now.Sub(start))/float64(n*ms(5)) - 1
 	assert.Less(t, extra, 0.01, "time lost to probes: %.2f%%; teams %v", 100*extra, f.teams)
 }
 
