@@ -30,10 +30,46 @@ func (t *Tape) RMSNorm(x *Node, eps float32) *Node {
 // backRMSNorm: with y = x·r, dx = r·(dy − y·mean(dy⊙y)).
 func backRMSNorm(t *Tape, r *record) {
 	g, fresh := t.gradBuf(r.a)
+	t.rmsNormBack(g, fresh, r)
+}
+
+// rmsNormBack writes (fresh) or adds into g the gradient of the input of
+// the RMSNorm whose output, gradient and 1/rms r holds.
+func (t *Tape) rmsNormBack(g []float32, fresh bool, r *record) {
 	j := &t.rows
 	*j = rowJob{kind: rowsRMSNormBack, out: g, a: r.out.Value.Data, b: r.out.Grad.Data,
 		rinv: r.save, rows: len(r.save), cols: r.out.Value.Cols(), fresh: fresh}
 	t.runRows(j, j.rows, j.cols)
+}
+
+// AddRMSNorm returns RMSNorm(a + b, eps) for a and b of one shape: a
+// block's post-norm residual, h = rms_norm(h + f(h)). Each row is summed and
+// normalised while it is in cache, and the sum is never stored: one pass
+// over the activations and one tensor fewer than RMSNorm(Add(a, b)), whose
+// values and gradients it gives bit for bit.
+func (t *Tape) AddRMSNorm(a, b *Node, eps float32) *Node {
+	mustSame("AddRMSNorm", a, b)
+	y := t.node(a.Value.Shape, a, b)
+	var rinv []float32
+	if y.requiresGrad {
+		rinv = t.arena.alloc(a.Value.Rows())
+	}
+	j := &t.rows
+	*j = rowJob{kind: rowsAddRMSNorm, out: y.Value.Data, a: a.Value.Data, b: b.Value.Data, rinv: rinv,
+		rows: a.Value.Rows(), cols: a.Value.Cols(), eps: eps}
+	t.runRows(j, j.rows, j.cols)
+	if y.requiresGrad {
+		t.record(record{op: opAddRMSNorm, out: y, a: a, b: b, save: rinv})
+	}
+	return y
+}
+
+// backAddRMSNorm: the sum's gradient, as backRMSNorm gives it, then on to
+// a and b as Add's backward passes it.
+func backAddRMSNorm(t *Tape, r *record) {
+	ds := t.arena.alloc(len(r.out.Grad.Data))
+	t.rmsNormBack(ds, true, r)
+	t.addBack(r.a, r.b, ds)
 }
 
 // SiLU returns x·σ(x) element-wise.

@@ -300,7 +300,10 @@ func TestSecondStepNoAllocs(t *testing.T) {
 			step()
 			runtime.ReadMemStats(&ms)
 			second = min(second, ms.Mallocs-before)
-			assert.LessOrEqual(t, tp.arena.held, tp.arena.peak+tp.arena.peak/2, "variant %s", v)
+			// Tails and the unused end: at most half the peak, plus one
+			// smallest chunk (which, in an arena of a few chunks like this
+			// one, sets the size of a skipped tail).
+			assert.LessOrEqual(t, tp.arena.held, tp.arena.peak+tp.arena.peak/2+arenaMinChunk, "variant %s", v)
 		}
 		assert.Zero(t, second, "variant %s: second step (the first made %d allocations)", v, first)
 	}

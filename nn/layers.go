@@ -231,13 +231,13 @@ func NewBlock(name string, cfg BlockConfig, rope *RoPE, rng *rand.Rand) (*Block,
 func (b *Block) Forward(t *Tape, h *Node) *Node {
 	eps := b.Config.eps()
 	if b.SelfAttn != nil {
-		h = t.RMSNorm(t.Add(h, b.SelfAttn.Forward(t, h)), eps)
+		h = t.AddRMSNorm(h, b.SelfAttn.Forward(t, h), eps)
 	} else {
 		ht := t.Transpose(h) // [B, D, S]
-		ht = t.RMSNorm(t.Add(ht, b.MLPT.Forward(t, ht)), eps)
+		ht = t.AddRMSNorm(ht, b.MLPT.Forward(t, ht), eps)
 		h = t.Transpose(ht)
 	}
-	return t.RMSNorm(t.Add(h, b.MLP.Forward(t, h)), eps)
+	return t.AddRMSNorm(h, b.MLP.Forward(t, h), eps)
 }
 
 // Params returns the block's parameters in state-dict order

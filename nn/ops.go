@@ -20,6 +20,7 @@ const (
 	opScale
 	opEmbedding
 	opRMSNorm
+	opAddRMSNorm
 	opSiLU
 	opSwiGLU
 	opTranspose
@@ -72,6 +73,8 @@ func (r *record) backward(t *Tape) {
 		tensor.ScatterAdd(t.gradT(r.a), &r.out.Grad, r.ids, r.f)
 	case opRMSNorm:
 		backRMSNorm(t, r)
+	case opAddRMSNorm:
+		backAddRMSNorm(t, r)
 	case opSiLU:
 		backSiLU(t, r)
 	case opSwiGLU:
@@ -192,21 +195,24 @@ func beta(fresh bool) float32 {
 	return 1
 }
 
-func backAdd(t *Tape, r *record) {
-	dy := r.out.Grad.Data
+func backAdd(t *Tape, r *record) { t.addBack(r.a, r.b, r.out.Grad.Data) }
+
+// addBack passes dy, the gradient of a + b, on to a and b: as their
+// storage where they have none yet and no later step reads dy.
+func (t *Tape) addBack(a, b *Node, dy []float32) {
 	shared := false
-	if need(r.a) {
-		shared = t.gradShare(r.a, dy)
+	if need(a) {
+		shared = t.gradShare(a, dy)
 		if !shared {
-			t.accum(r.a, dy)
+			t.accum(a, dy)
 		}
 	}
-	if need(r.b) {
+	if need(b) {
 		// Once a owns dy's storage, b must not share it (a's later
 		// contributions would leak into b's gradient); if b is a, adding dy
 		// to itself doubles it, as it should.
-		if shared || !t.gradShare(r.b, dy) {
-			t.accum(r.b, dy)
+		if shared || !t.gradShare(b, dy) {
+			t.accum(b, dy)
 		}
 	}
 }

@@ -23,6 +23,7 @@ const (
 	rowsAccum                         // out += a
 	rowsRMSNorm                       // out = rms(a) per row; rinv
 	rowsRMSNormBack                   // out (+)= r·(dy − y·mean(dy⊙y)); a = y, b = dy
+	rowsAddRMSNorm                    // out = rms(a + b) per row; rinv
 	rowsSwiGLU                        // out = silu(a[:, :I])·a[:, I:]
 	rowsSwiGLUBack                    // out (+)= d swiglu; a = gate|up, b = dy
 	rowsTranspose                     // out[m] = a[m]ᵀ for matrices m of rows×cols
@@ -64,6 +65,16 @@ func (j *rowJob) RunPart(i int) {
 		c := j.cols
 		for r := lo; r < min(j.rows, lo+j.per); r++ {
 			f := asm.RMSNorm(j.out[r*c:(r+1)*c], j.a[r*c:(r+1)*c], j.eps)
+			if j.rinv != nil {
+				j.rinv[r] = f
+			}
+		}
+	case rowsAddRMSNorm:
+		c := j.cols
+		for r := lo; r < min(j.rows, lo+j.per); r++ {
+			o := j.out[r*c : (r+1)*c]
+			asm.Add(o, j.a[r*c:(r+1)*c], j.b[r*c:(r+1)*c])
+			f := asm.RMSNorm(o, o, j.eps)
 			if j.rinv != nil {
 				j.rinv[r] = f
 			}

@@ -255,3 +255,38 @@ func TestTapeTeamsBitIdentical(t *testing.T) {
 		})
 	}
 }
+
+// TestAddRMSNormIsRMSNormOfAdd: the fused residual norm gives the values
+// and the gradients of RMSNorm(Add(a, b)) bit for bit, on rows split over
+// several workers, with a gradient that a later op also feeds.
+func TestAddRMSNormIsRMSNormOfAdd(t *testing.T) {
+	prevMin, prevW := parMinWork, tensor.Workers()
+	parMinWork = 64
+	tensor.SetWorkers(3)
+	defer func() { parMinWork = prevMin; tensor.SetWorkers(prevW) }()
+	rng := rand.New(rand.NewPCG(4, 4))
+	a0, b0, w := tensor.New(3, 7, 40), tensor.New(3, 7, 40), tensor.New(3, 7, 40)
+	for _, x := range []*tensor.Tensor{a0, b0, w} {
+		TruncNormal(x.Data, 2, rng)
+	}
+	run := func(fused, self bool) [][]float32 {
+		tp := NewTape()
+		a, b := tp.Var(a0), tp.Var(b0)
+		if self {
+			b = a
+		}
+		var y *Node
+		if fused {
+			y = tp.AddRMSNorm(a, b, RMSEps)
+		} else {
+			y = tp.RMSNorm(tp.Add(a, b), RMSEps)
+		}
+		// a also feeds the loss directly: its gradient adds up.
+		tp.Backward(tp.Sum(tp.Add(tp.Mul(y, tp.Const(w)), tp.Mul(a, a))))
+		return [][]float32{append([]float32(nil), y.Value.Data...), a.Grad.Data, b.Grad.Data}
+	}
+	assert.Equal(t, run(false, false), run(true, false))
+	assert.Equal(t, run(false, true), run(true, true), "a + a")
+	tp := NewTape()
+	assert.Panics(t, func() { tp.AddRMSNorm(tp.Var(a0), tp.Var(tensor.New(3, 40)), RMSEps) }, "shapes differ")
+}
