@@ -29,9 +29,10 @@
 // # Ops and layers
 //
 // Tape methods: Linear, Add (with broadcasting over leading axes), Mul,
-// Scale, Embedding, RMSNorm, SiLU, SwiGLU, Transpose (last two axes),
-// Reshape, Slice, Concat, RoPE, Attention (fused qkv, non-causal, optional
-// rotary embeddings), Sum, Mean, StablemaxCE, SoftmaxCE, BCEWithLogits.
+// Scale, Embedding, RMSNorm, AddRMSNorm (a residual sum and its norm in one
+// pass), SiLU, SwiGLU, Transpose (last two axes), Reshape, Slice, Concat,
+// RoPE, Attention (fused qkv, non-causal, optional rotary embeddings), Sum,
+// Mean, StablemaxCE, SoftmaxCE, BCEWithLogits.
 // Every backward pass is checked against central finite differences of an
 // independent float64 reference, and the two-block network against a
 // PyTorch golden file.
