@@ -12,17 +12,26 @@ const RMSEps = 1e-5
 // RMSNorm normalises x over its last axis without a learned weight:
 // y = x / sqrt(mean(x²) + eps), in float32.
 func (t *Tape) RMSNorm(x *Node, eps float32) *Node {
-	y := t.node(x.Value.Shape, x)
-	var rinv []float32
+	return t.rmsNorm(opRMSNorm, rowsRMSNorm, x, nil, eps)
+}
+
+// rmsNorm is RMSNorm (b nil) or AddRMSNorm: the output, its row job, and
+// the record with 1/rms per row saved for the backward pass.
+func (t *Tape) rmsNorm(op opKind, kind rowKind, a, b *Node, eps float32) *Node {
+	y := t.node(a.Value.Shape, a, b)
+	var rinv, bv []float32
 	if y.requiresGrad {
-		rinv = t.arena.alloc(x.Value.Rows())
+		rinv = t.arena.alloc(a.Value.Rows())
+	}
+	if b != nil {
+		bv = b.Value.Data
 	}
 	j := &t.rows
-	*j = rowJob{kind: rowsRMSNorm, out: y.Value.Data, a: x.Value.Data, rinv: rinv,
-		rows: x.Value.Rows(), cols: x.Value.Cols(), eps: eps}
+	*j = rowJob{kind: kind, out: y.Value.Data, a: a.Value.Data, b: bv, rinv: rinv,
+		rows: a.Value.Rows(), cols: a.Value.Cols(), eps: eps}
 	t.runRows(j, j.rows, j.cols)
 	if y.requiresGrad {
-		t.record(record{op: opRMSNorm, out: y, a: x, save: rinv})
+		t.record(record{op: op, out: y, a: a, b: b, save: rinv})
 	}
 	return y
 }
@@ -49,19 +58,7 @@ func (t *Tape) rmsNormBack(g []float32, fresh bool, r *record) {
 // values and gradients it gives bit for bit.
 func (t *Tape) AddRMSNorm(a, b *Node, eps float32) *Node {
 	mustSame("AddRMSNorm", a, b)
-	y := t.node(a.Value.Shape, a, b)
-	var rinv []float32
-	if y.requiresGrad {
-		rinv = t.arena.alloc(a.Value.Rows())
-	}
-	j := &t.rows
-	*j = rowJob{kind: rowsAddRMSNorm, out: y.Value.Data, a: a.Value.Data, b: b.Value.Data, rinv: rinv,
-		rows: a.Value.Rows(), cols: a.Value.Cols(), eps: eps}
-	t.runRows(j, j.rows, j.cols)
-	if y.requiresGrad {
-		t.record(record{op: opAddRMSNorm, out: y, a: a, b: b, save: rinv})
-	}
-	return y
+	return t.rmsNorm(opAddRMSNorm, rowsAddRMSNorm, a, b, eps)
 }
 
 // backAddRMSNorm: the sum's gradient, as backRMSNorm gives it, then on to

@@ -102,9 +102,9 @@ func SetTuning(on bool) (prev bool) { return !tuningOff.Swap(!on) }
 // take the same share of the time whatever their length); after a move,
 // tunerMinEvery. At tunerMaxEvery = 256, probes on one worker instead of
 // two (0.6× the speed, on a quiet machine) cost about 0.7×3/256 ≈ 1% of
-// the time. A Tuner keeps the
-// state of tunerKinds sizes of unit at once (a training step has two: the
-// network applications and the backward pass), each tuned on its own.
+// the time. A Tuner keeps the state of tunerKinds sizes of unit at once (a
+// training step has two: the network applications and the backward pass),
+// each tuned on its own.
 const (
 	tunerSamples    = 3
 	tunerMaxSamples = 32
