@@ -61,20 +61,15 @@ func (j *rowJob) RunPart(i int) {
 		} else {
 			asm.Add(j.out[lo:hi], j.out[lo:hi], j.a[lo:hi])
 		}
-	case rowsRMSNorm:
+	case rowsRMSNorm, rowsAddRMSNorm:
 		c := j.cols
 		for r := lo; r < min(j.rows, lo+j.per); r++ {
-			f := asm.RMSNorm(j.out[r*c:(r+1)*c], j.a[r*c:(r+1)*c], j.eps)
-			if j.rinv != nil {
-				j.rinv[r] = f
+			o, x := j.out[r*c:(r+1)*c], j.a[r*c:(r+1)*c]
+			if j.kind == rowsAddRMSNorm {
+				asm.Add(o, x, j.b[r*c:(r+1)*c]) // the sum, normalised in place
+				x = o
 			}
-		}
-	case rowsAddRMSNorm:
-		c := j.cols
-		for r := lo; r < min(j.rows, lo+j.per); r++ {
-			o := j.out[r*c : (r+1)*c]
-			asm.Add(o, j.a[r*c:(r+1)*c], j.b[r*c:(r+1)*c])
-			f := asm.RMSNorm(o, o, j.eps)
+			f := asm.RMSNorm(o, x, j.eps)
 			if j.rinv != nil {
 				j.rinv[r] = f
 			}

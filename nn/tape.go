@@ -134,7 +134,7 @@ type Tape struct {
 	rows   rowJob        // reused by the parallel row and element-wise ops
 	packs  weightPacks   // packed weights while they are frozen (FreezeWeights)
 	team   tensor.Team   // goroutines the ops may use (SetTeam, SetTuner)
-	tuner  *tensor.Tuner // times each network application; nil: off
+	tuner  *tensor.Tuner // times network applications and backward passes; nil: off
 }
 
 // NewTape returns an empty tape.

@@ -330,21 +330,19 @@ func TestTunerKindsAreTunedApart(t *testing.T) {
 	// 21 of one to 1 of the other, as in a training step.
 	fwd := twoCosts(ms(16), ms(10))
 	back := twoCosts(ms(100), ms(130))
-	var backTeams map[Team]int
+	backTeams := map[Team]int{}
 	for range 300 {
 		f.run(21, 1, fwd)
-		saved := f.teams
-		f.teams = backTeams
-		if f.teams == nil {
-			f.teams = map[Team]int{}
-		}
-		f.run(1, 2, back)
-		backTeams, f.teams = f.teams, saved
-		assert.Equal(t, f.u.Team(), Team(f.u.rungs[f.u.k.cur]))
+		w := f.u.Begin(2)
+		f.now = f.now.Add(back(w, 0))
+		f.u.End()
+		backTeams[w]++
 	}
 	assert.Greater(t, f.teams[2], 300*21*95/100, "network applications: %v", f.teams)
 	assert.Greater(t, backTeams[1], 300*90/100, "backward passes: %v", backTeams)
-	assert.Equal(t, Team(1), f.u.Team(), "settled team of the last kind run")
+	assert.Equal(t, Team(1), f.u.Team(), "settled team of the last kind run: the backward pass's")
+	f.run(1, 1, fwd)
+	assert.Equal(t, Team(2), f.u.Team(), "and then the network application's")
 }
 
 func TestTunerForgetsTheLeastRecentKind(t *testing.T) {
