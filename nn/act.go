@@ -67,6 +67,7 @@ func backAddRMSNorm(t *Tape, r *record) {
 	ds := t.arena.alloc(len(r.out.Grad.Data))
 	t.rmsNormBack(ds, true, r)
 	t.addBack(r.a, r.b, ds)
+	t.freeUnlessGrad(ds, r.a, r.b)
 }
 
 // SiLU returns x·σ(x) element-wise.
@@ -89,6 +90,7 @@ func backSiLU(t *Tape, r *record) {
 	asm.Mul(tmp, tmp, r.out.Grad.Data)
 	if !fresh {
 		asm.Add(g, g, tmp)
+		t.arena.free(tmp)
 	}
 }
 
@@ -125,5 +127,7 @@ func backSwiGLU(t *Tape, r *record) {
 		per := max(1, parMinWork/cols)
 		j.tmp = t.arena.alloc((rows + per - 1) / per * cols)
 	}
-	t.runRows(j, rows, cols)
+	tmp := j.tmp
+	t.runRows(j, rows, cols) // clears j
+	t.arena.free(tmp)
 }

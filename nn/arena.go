@@ -29,12 +29,18 @@ type arena struct {
 	chunks [][]float32 // in placement order
 	cur    int         // the chunk being filled (0 when there is none yet)
 	off    int         // bump offset in chunks[cur]
-	live   int         // floats handed out since Reset and not Released (aligned sizes)
+	live   int         // floats handed out since Reset and not Released or freed (aligned sizes)
+	bumped int         // floats handed out by bumping since Reset (what a mark checks)
 	held   int         // floats in all chunks
 	// peak is the largest live seen since the tape was made: the storage a
 	// step uses at its high-water mark, not counting the chunk tails skipped
 	// on the way (held is what the chunks hold in all).
 	peak int
+	// spare is storage given back by free (the backward pass's spent
+	// gradients and scratch), newest last; alloc takes the newest of the
+	// requested length before bumping, so what the backward pass frees is
+	// reused while it is still in cache. Emptied by reset and release.
+	spare [][]float32
 }
 
 const (
@@ -64,10 +70,18 @@ const (
 // alloc returns n floats of storage, not zeroed.
 func (a *arena) alloc(n int) []float32 {
 	m := (n + arenaAlign - 1) &^ (arenaAlign - 1)
+	for i := len(a.spare) - 1; i >= 0; i-- {
+		if s := a.spare[i]; len(s) == n {
+			a.spare = append(a.spare[:i], a.spare[i+1:]...)
+			a.take(m)
+			return s
+		}
+	}
 	if a.cur < len(a.chunks) {
 		if c := a.chunks[a.cur]; a.off+m <= len(c) {
 			s := c[a.off : a.off+n : a.off+n]
 			a.off += m
+			a.bumped += m
 			a.take(m)
 			return s
 		}
@@ -92,6 +106,7 @@ func (a *arena) next(n, m int) []float32 {
 		a.held += size
 	}
 	a.cur, a.off = j, m
+	a.bumped += m
 	a.take(m)
 	return a.chunks[j][:n:n]
 }
@@ -102,6 +117,18 @@ func (a *arena) take(m int) {
 	a.peak = max(a.peak, a.live)
 }
 
+// free gives s, a slice alloc returned, back for reuse by a later alloc of
+// the same length. The caller must not use s afterwards. Storage freed
+// before a release (or reset) is not reused after it: release rewinds the
+// bump offset, and what lies beyond it is handed out again anyway.
+func (a *arena) free(s []float32) {
+	if len(s) == 0 {
+		return
+	}
+	a.spare = append(a.spare, s)
+	a.live -= (len(s) + arenaAlign - 1) &^ (arenaAlign - 1)
+}
+
 func (a *arena) allocZero(n int) []float32 {
 	s := a.alloc(n)
 	clear(s)
@@ -110,26 +137,36 @@ func (a *arena) allocZero(n int) []float32 {
 
 // reset makes all the storage free again, keeping every chunk.
 func (a *arena) reset() {
-	a.cur, a.off, a.live = 0, 0, 0
+	a.cur, a.off, a.live, a.bumped = 0, 0, 0, 0
+	a.dropSpare()
+}
+
+// dropSpare forgets the freed storage (its memory is handed out by bumping
+// again after a reset or release).
+func (a *arena) dropSpare() {
+	clear(a.spare)
+	a.spare = a.spare[:0]
 }
 
 // arenaMark is a position in an arena.
 type arenaMark struct {
-	chunk, off, live int
+	chunk, off, live, bumped int
 }
 
 func (a *arena) mark() arenaMark {
-	return arenaMark{chunk: a.cur, off: a.off, live: a.live}
+	return arenaMark{chunk: a.cur, off: a.off, live: a.live, bumped: a.bumped}
 }
 
 // after reports whether m lies after the arena's position: it was taken
 // before a Reset or a Release to an earlier mark (such a mark is not seen
 // once the arena has moved past it again).
 func (a *arena) after(m arenaMark) bool {
-	return m.chunk > a.cur || m.chunk == a.cur && m.off > a.off || m.live > a.live
+	return m.chunk > a.cur || m.chunk == a.cur && m.off > a.off || m.bumped > a.bumped
 }
 
-// release rewinds to m: what was handed out after it is free again.
+// release rewinds to m: what was handed out after it is free again. Freed
+// storage is forgotten: some of it may lie past m.
 func (a *arena) release(m arenaMark) {
-	a.cur, a.off, a.live = m.chunk, m.off, m.live
+	a.cur, a.off, a.live, a.bumped = m.chunk, m.off, m.live, m.bumped
+	a.dropSpare()
 }

@@ -308,3 +308,99 @@ func TestSecondStepNoAllocs(t *testing.T) {
 		assert.Zero(t, second, "variant %s: second step (the first made %d allocations)", v, first)
 	}
 }
+
+// Freed storage is handed out again, newest first, to an allocation of the
+// same length only; live counts it out and in again; a release or reset
+// forgets it.
+func TestArenaFreeReuses(t *testing.T) {
+	var a arena
+	x1 := a.alloc(100)
+	x2 := a.alloc(100)
+	y := a.alloc(50)
+	live := a.live
+	a.free(x1)
+	a.free(x2)
+	assert.Equal(t, live-2*112, a.live, "freed storage is not live")
+	assert.Equal(t, addr(x2), addr(a.alloc(100)), "the newest freed first")
+	assert.Equal(t, addr(x1), addr(a.alloc(100)))
+	assert.Equal(t, live, a.live)
+	z := a.alloc(100)
+	assert.NotEqual(t, addr(x1), addr(z), "nothing freed is left: a bump")
+	assert.NotEqual(t, addr(x2), addr(z))
+	a.free(y)
+	w := a.alloc(60)
+	assert.NotEqual(t, addr(y), addr(w), "another length: no reuse")
+	assert.Equal(t, addr(y), addr(a.alloc(50)))
+	a.free(nil) // a no-op
+
+	// A release forgets what was freed (some of it may lie past the mark)
+	// and does not see a mark as stale because live fell below it.
+	m := a.mark()
+	a.free(x1) // storage from before the mark: live drops below m.live
+	assert.False(t, a.after(m), "a freed slice does not make the mark stale")
+	a.release(m)
+	assert.Empty(t, a.spare)
+	a.free(x2)
+	a.reset()
+	assert.Empty(t, a.spare)
+	assert.Zero(t, a.live)
+}
+
+// Backward frees each op's output gradient once the op's step has run: a
+// chain of n ops holds a few gradients at a time, not n, the gradients are
+// still right (against the chain rule in float64, element by element), and
+// the intermediate nodes' Grad is nil afterwards, while a leaf's and a
+// parameter's stay.
+func TestBackwardFreesSpentGradients(t *testing.T) {
+	const n, rows, cols = 24, 64, 64
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := tensor.New(rows, cols)
+	TruncNormal(x.Data, 1, rng)
+	p := NewParam("p", cols)
+	TruncNormal(p.Value.Data, 1, rng)
+	doubles := func(i int) bool { return i%3 == 2 } // h+h, reshaped: gradients passed on
+
+	tp := NewTape()
+	xv := tp.Var(x)
+	h := tp.Add(xv, &p.Node) // broadcast over the rows
+	var inner []*Node
+	for i := range n {
+		if doubles(i) {
+			h = tp.Reshape(tp.Add(h, h), rows, cols)
+		} else {
+			h = tp.SiLU(h)
+		}
+		inner = append(inner, h)
+	}
+	loss := tp.Sum(h)
+	fwd := tp.arena.peak
+	tp.Backward(loss)
+	bwd := tp.arena.peak
+	assert.Greater(t, fwd, n*rows*cols, "the activations are all held")
+	// The gradient being written, the one it reads, the leaf's, a scratch
+	// buffer and the scalar loss's: not one per op.
+	assert.LessOrEqual(t, bwd-fwd, 4*rows*cols+arenaAlign, "backward peak over forward peak")
+	for i, in := range inner {
+		assert.Nil(t, in.Grad.Data, "inner node %d", i)
+	}
+
+	silu := func(v float64) float64 { return v / (1 + math.Exp(-v)) }
+	dsilu := func(v float64) float64 { s := 1 / (1 + math.Exp(-v)); return s * (1 + v*(1-s)) }
+	pg := make([]float64, cols)
+	for e, xe := range x.Data {
+		v := float64(xe + p.Value.Data[e%cols])
+		d := 1.0
+		for i := range n {
+			if doubles(i) {
+				v, d = 2*v, 2*d
+			} else {
+				v, d = silu(v), d*dsilu(v)
+			}
+		}
+		require.InDelta(t, d, float64(xv.Grad.Data[e]), 1e-4*math.Max(1, math.Abs(d)), "dx[%d]", e)
+		pg[e%cols] += d
+	}
+	for c, want := range pg {
+		require.InDelta(t, want, float64(p.Grad.Data[c]), 1e-4*math.Max(1, math.Abs(want)), "dp[%d]", c)
+	}
+}

@@ -264,5 +264,7 @@ func backAttention(t *Tape, r *record) {
 		dp:  t.arena.alloc(len(r.save)),
 	}
 	t.team.Parallel(bsz*heads, j)
+	t.arena.free(j.dp)
+	t.arena.free(j.dqk)
 	*j = attnJob{}
 }

@@ -255,6 +255,7 @@ func backMul(t *Tape, r *record) {
 			asm.Add(g, g, tmp)
 		}
 	}
+	t.arena.free(tmp)
 }
 
 // Scale returns s·x.
@@ -363,6 +364,7 @@ func backConcat(t *Tape, r *record) {
 		tensor.Slice(&dst, &r.out.Grad, axis, part.from)
 		if !fresh {
 			asm.Add(g, g, dst.Data)
+			t.arena.free(dst.Data)
 		}
 	}
 }

@@ -150,5 +150,7 @@ func (t *Tape) parTranspose(out, a []float32, batch, rows, cols int, accum bool)
 	if accum {
 		j.tmp = t.arena.alloc(((batch + per - 1) / per) * rows * cols)
 	}
-	t.runRows(j, batch, rows*cols)
+	tmp := j.tmp
+	t.runRows(j, batch, rows*cols) // clears j
+	t.arena.free(tmp)
 }

@@ -14,10 +14,10 @@ const MaxDims = 6
 // holds d(loss)/d(Value) once Backward has reached the node (its Data is nil
 // before that, or when no gradient flows to the node).
 //
-// After Backward, Grad is meaningful for Params and for leaves made by Var:
-// the backward pass reuses the gradient storage of intermediate nodes for
-// the nodes that feed them (a residual sum passes its gradient on without a
-// copy), so their Grad may hold another node's gradient.
+// After Backward, Grad is meaningful for Params and for leaves made by Var;
+// the Grad of an op's result has nil Data again: once the op's backward step
+// has run, its storage is passed on to the nodes that feed it (a residual
+// sum passes its gradient on without a copy) or reused for later gradients.
 //
 // Nodes made by a Tape live in the tape's arena: they and their Value/Grad
 // storage are valid until the next Reset (or the Release of a Mark taken
@@ -205,14 +205,14 @@ func (t *Tape) NoGrad() bool { return t.noGrad }
 // Mark is a position in a tape's arena, node pool and record list; see
 // Tape.Mark.
 type Mark struct {
-	chunk, off, live, nodes, recs int
+	chunk, off, live, bumped, nodes, recs int
 }
 
 // Mark returns the tape's current position. Release(m) later frees every
 // node, value and record made after it.
 func (t *Tape) Mark() Mark {
 	a := t.arena.mark()
-	return Mark{chunk: a.chunk, off: a.off, live: a.live, nodes: t.nodes.n, recs: len(t.recs)}
+	return Mark{chunk: a.chunk, off: a.off, live: a.live, bumped: a.bumped, nodes: t.nodes.n, recs: len(t.recs)}
 }
 
 // Release frees every node, value and record made since m was taken: their
@@ -220,7 +220,7 @@ func (t *Tape) Mark() Mark {
 // (copy the result you need out first, e.g. into a tensor wrapped by
 // Const); releasing recorded ops drops them from backward.
 func (t *Tape) Release(m Mark) {
-	a := arenaMark{chunk: m.chunk, off: m.off, live: m.live}
+	a := arenaMark{chunk: m.chunk, off: m.off, live: m.live, bumped: m.bumped}
 	if t.arena.after(a) || m.nodes > t.nodes.n || m.recs > len(t.recs) {
 		panic("nn: Release of a mark taken after a later Release or Reset")
 	}
@@ -362,11 +362,34 @@ func (t *Tape) Backward(loss *Node) {
 	t.grad(loss)[0] += 1
 	for i := len(t.recs) - 1; i >= 0; i-- {
 		r := &t.recs[i]
-		if r.out.Grad.Data == nil {
+		g := r.out.Grad.Data
+		if g == nil {
 			continue
 		}
 		r.backward(t)
+		// No op recorded before r reads r.out's gradient (r made r.out):
+		// its storage is reused for the gradients still to come, unless r
+		// passed it on to an input (a residual sum, a reshape).
+		r.out.Grad.Data = nil
+		if !r.out.persistent {
+			t.freeUnlessGrad(g, r.a, r.b, r.c)
+		}
 	}
+}
+
+// freeUnlessGrad gives buf, storage from the tape's arena, back for reuse
+// unless it is the gradient storage of one of nodes (the backward pass
+// passed it on).
+func (t *Tape) freeUnlessGrad(buf []float32, nodes ...*Node) {
+	if len(buf) == 0 {
+		return
+	}
+	for _, n := range nodes {
+		if n != nil && len(n.Grad.Data) > 0 && &n.Grad.Data[0] == &buf[0] {
+			return
+		}
+	}
+	t.arena.free(buf)
 }
 
 // need reports whether n wants a gradient.
