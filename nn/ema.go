@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/trm-go/trm/tensor"
+)
 
 // EMA keeps an exponential moving average of parameter values, updated
 // after every optimizer step: ema ← rate·ema + (1 − rate)·θ (TRM: rate
@@ -13,11 +17,35 @@ type EMA struct {
 	shadow  [][]float32
 	swapped bool
 	step    int
+	team    tensor.Team
+	pieces  []piece
+	job     emaJob
 }
+
+// emaJob is one EMA update, run piece by piece.
+type emaJob struct {
+	e    *EMA
+	a, b float32
+}
+
+// RunPart implements tensor.Job: the update of one piece.
+func (j *emaJob) RunPart(k int) {
+	pc := j.e.pieces[k]
+	a, b := j.a, j.b
+	s, v := j.e.shadow[pc.p][pc.lo:pc.hi], j.e.params[pc.p].Value.Data[pc.lo:pc.hi]
+	for i, vi := range v {
+		s[i] = a*s[i] + b*vi
+	}
+}
+
+// SetTeam sets how many goroutines Update may use, the caller's included
+// (tensor.Team(0), the default, is tensor.Workers()); the averages are
+// bit-identical for every Team.
+func (e *EMA) SetTeam(w tensor.Team) { e.team = w }
 
 // NewEMA returns an EMA over params, starting from their current values.
 func NewEMA(params []*Param, rate float64) *EMA {
-	e := &EMA{Rate: rate, params: params}
+	e := &EMA{Rate: rate, params: params, pieces: cut(params)}
 	for _, p := range params {
 		e.shadow = append(e.shadow, append([]float32(nil), p.Value.Data...))
 	}
@@ -31,14 +59,9 @@ func (e *EMA) Update() {
 		panic("nn: EMA.Update while the EMA weights are swapped in")
 	}
 	e.step++
-	a := float32(e.Rate)
-	b := float32(1 - e.Rate)
-	for i, p := range e.params {
-		s := e.shadow[i]
-		for j, v := range p.Value.Data {
-			s[j] = a*s[j] + b*v
-		}
-	}
+	e.job = emaJob{e: e, a: float32(e.Rate), b: float32(1 - e.Rate)}
+	e.team.Parallel(len(e.pieces), &e.job)
+	e.job.e = nil
 }
 
 // Swap exchanges the parameter values and the averages, so that the model

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/trm-go/trm/tensor"
 )
 
 // State is the exportable state of an optimizer or an EMA: a step count and
@@ -42,15 +44,43 @@ type moments struct {
 	params []*Param
 	m, v   [][]float32
 	step   int
+	team   tensor.Team
+	pieces []piece // the update's parallel parts (see cut)
 }
 
 func newMoments(params []*Param) moments {
-	mo := moments{params: params}
+	mo := moments{params: params, pieces: cut(params)}
 	for _, p := range params {
 		mo.m = append(mo.m, make([]float32, len(p.Value.Data)))
 		mo.v = append(mo.v, make([]float32, len(p.Value.Data)))
 	}
 	return mo
+}
+
+// SetTeam sets how many goroutines an update may use, the caller's
+// included (tensor.Team(0), the default, is tensor.Workers()). Every
+// element is updated by the same arithmetic whichever goroutine runs it:
+// the results are bit-identical for every Team.
+func (mo *moments) SetTeam(w tensor.Team) { mo.team = w }
+
+// piece is elements [lo, hi) of parameter p: a part of an element-wise
+// update over a list of parameters.
+type piece struct{ p, lo, hi int }
+
+// pieceLen is the most elements of a piece: large enough that handing a
+// piece to a helper costs little against it, small enough that a few
+// large weights split evenly over the workers.
+const pieceLen = 1 << 15
+
+// cut splits params into pieces of at most pieceLen elements.
+func cut(params []*Param) []piece {
+	var ps []piece
+	for i, p := range params {
+		for lo := 0; lo < len(p.Value.Data); lo += pieceLen {
+			ps = append(ps, piece{i, lo, min(lo+pieceLen, len(p.Value.Data))})
+		}
+	}
+	return ps
 }
 
 func (mo *moments) state() *State {
@@ -97,6 +127,13 @@ type AdamW struct {
 	// the denominator; WeightDecay is the decoupled decay coefficient.
 	Beta1, Beta2, Eps, WeightDecay float64
 	moments
+	job adamWJob
+}
+
+// adamWJob is one AdamW update, run piece by piece.
+type adamWJob struct {
+	o                                    *AdamW
+	b1, b2, decay, stepSize, invBC2, eps float32
 }
 
 // NewAdamW returns an AdamW optimizer over params with β = (beta1, beta2),
@@ -105,24 +142,35 @@ func NewAdamW(params []*Param, beta1, beta2, eps, wd float64) *AdamW {
 	return &AdamW{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: wd, moments: newMoments(params)}
 }
 
-// Step implements Optimizer.
+// Step implements Optimizer. The parameters are updated piece by piece on
+// the optimizer's Team (SetTeam).
 func (o *AdamW) Step(lr float64) {
 	o.step++
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.step))
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.step))
-	decay := float32(1 - lr*o.WeightDecay)
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	stepSize := float32(lr / bc1)
-	invBC2 := float32(1 / math.Sqrt(bc2))
-	eps := float32(o.Eps)
-	for i, p := range o.params {
-		m, v, w, g := o.m[i], o.v[i], p.Value.Data, p.Grad.Data
-		for j, gj := range g {
-			m[j] = b1*m[j] + (1-b1)*gj
-			v[j] = b2*v[j] + (1-b2)*gj*gj
-			den := float32(math.Sqrt(float64(v[j])))*invBC2 + eps
-			w[j] = w[j]*decay - stepSize*m[j]/den
-		}
+	o.job = adamWJob{
+		o:     o,
+		decay: float32(1 - lr*o.WeightDecay),
+		b1:    float32(o.Beta1), b2: float32(o.Beta2),
+		stepSize: float32(lr / bc1),
+		invBC2:   float32(1 / math.Sqrt(bc2)),
+		eps:      float32(o.Eps),
+	}
+	o.team.Parallel(len(o.pieces), &o.job)
+	o.job.o = nil
+}
+
+// RunPart implements tensor.Job: the update of one piece.
+func (j *adamWJob) RunPart(k int) {
+	o, pc := j.o, j.o.pieces[k]
+	b1, b2, decay, stepSize, invBC2, eps := j.b1, j.b2, j.decay, j.stepSize, j.invBC2, j.eps
+	m, v := o.m[pc.p][pc.lo:pc.hi], o.v[pc.p][pc.lo:pc.hi]
+	w, g := o.params[pc.p].Value.Data[pc.lo:pc.hi], o.params[pc.p].Grad.Data[pc.lo:pc.hi]
+	for i, gi := range g {
+		m[i] = b1*m[i] + (1-b1)*gi
+		v[i] = b2*v[i] + (1-b2)*gi*gi
+		den := float32(math.Sqrt(float64(v[i])))*invBC2 + eps
+		w[i] = w[i]*decay - stepSize*m[i]/den
 	}
 }
 
@@ -140,6 +188,7 @@ type AdamATan2 struct {
 	// decoupled decay coefficient.
 	Beta1, Beta2, WeightDecay float64
 	moments
+	job adamATan2Job
 }
 
 // NewAdamATan2 returns an AdamATan2 optimizer over params (TRM: β = (0.9,
@@ -153,18 +202,35 @@ func (o *AdamATan2) Step(lr float64) {
 	o.step++
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.step))
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.step))
-	decay := float32(1 - lr*o.WeightDecay)
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	stepSize := lr / bc1
-	invBC2 := 1 / bc2
-	for i, p := range o.params {
-		m, v, w, g := o.m[i], o.v[i], p.Value.Data, p.Grad.Data
-		for j, gj := range g {
-			m[j] = b1*m[j] + (1-b1)*gj
-			v[j] = b2*v[j] + (1-b2)*gj*gj
-			u := math.Atan2(float64(m[j]), math.Sqrt(float64(v[j])*invBC2))
-			w[j] = w[j]*decay - float32(stepSize*u)
-		}
+	o.job = adamATan2Job{
+		o:     o,
+		decay: float32(1 - lr*o.WeightDecay),
+		b1:    float32(o.Beta1), b2: float32(o.Beta2),
+		stepSize: lr / bc1,
+		invBC2:   1 / bc2,
+	}
+	o.team.Parallel(len(o.pieces), &o.job)
+	o.job.o = nil
+}
+
+// adamATan2Job is one AdamATan2 update, run piece by piece.
+type adamATan2Job struct {
+	o                *AdamATan2
+	b1, b2, decay    float32
+	stepSize, invBC2 float64
+}
+
+// RunPart implements tensor.Job: the update of one piece.
+func (j *adamATan2Job) RunPart(k int) {
+	o, pc := j.o, j.o.pieces[k]
+	b1, b2, decay, stepSize, invBC2 := j.b1, j.b2, j.decay, j.stepSize, j.invBC2
+	m, v := o.m[pc.p][pc.lo:pc.hi], o.v[pc.p][pc.lo:pc.hi]
+	w, g := o.params[pc.p].Value.Data[pc.lo:pc.hi], o.params[pc.p].Grad.Data[pc.lo:pc.hi]
+	for i, gi := range g {
+		m[i] = b1*m[i] + (1-b1)*gi
+		v[i] = b2*v[i] + (1-b2)*gi*gi
+		u := math.Atan2(float64(m[i]), math.Sqrt(float64(v[i])*invBC2))
+		w[i] = w[i]*decay - float32(stepSize*u)
 	}
 }
 

@@ -1,12 +1,16 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/tensor"
 )
 
 // scalarParam returns a one-element parameter with value v.
@@ -175,4 +179,49 @@ func TestStateErrors(t *testing.T) {
 	e := NewEMA([]*Param{p}, 0.9)
 	assert.ErrorContains(t, e.SetState(&State{Tensors: map[string][]float32{"ema/x": {1, 2}}}), `"ema/w" missing`)
 	assert.Error(t, NewSignSGD(nil, 0, false).SetState(&State{Step: -1}))
+}
+
+// The updates run in pieces on a team: the same bits for every team, and the
+// pieces cover each element once, in order. Parameters of several pieces,
+// one of a single element and one empty.
+func TestUpdatesTeamBitIdentical(t *testing.T) {
+	sizes := []int{3*pieceLen + 17, 1, 0, pieceLen, 1000}
+	run := func(team tensor.Team) [][]float32 {
+		r := rand.New(rand.NewPCG(1, 1))
+		var ps []*Param
+		for i, n := range sizes {
+			p := NewParam(fmt.Sprintf("p%d", i), max(n, 1))
+			if n == 0 {
+				p = &Param{Name: "empty"}
+				p.Value.Data, p.Grad.Data = []float32{}, []float32{}
+			}
+			TruncNormal(p.Value.Data, 1, r)
+			ps = append(ps, p)
+		}
+		w, a, e := NewAdamW(ps, 0.9, 0.95, 1e-8, 0.1), NewAdamATan2(ps, 0.9, 0.95, 0.1), NewEMA(ps, 0.99)
+		w.SetTeam(team)
+		a.SetTeam(team)
+		e.SetTeam(team)
+		for step := range 3 {
+			for _, p := range ps {
+				TruncNormal(p.Grad.Data, 1, r)
+			}
+			w.Step(1e-3)
+			a.Step(1e-3 * float64(step+1))
+			e.Update()
+		}
+		var out [][]float32
+		for i, p := range ps {
+			out = append(out, slices.Clone(p.Value.Data), slices.Clone(e.Average(i)))
+		}
+		return out
+	}
+	one := run(1)
+	for _, team := range []tensor.Team{2, 3, 0} {
+		assert.Equal(t, one, run(team), "team %d", team)
+	}
+
+	// The pieces cover every element once, in order.
+	ps := []*Param{NewParam("a", 2*pieceLen+1), NewParam("b", 5)}
+	assert.Equal(t, []piece{{0, 0, pieceLen}, {0, pieceLen, 2 * pieceLen}, {0, 2 * pieceLen, 2*pieceLen + 1}, {1, 0, 5}}, cut(ps))
 }

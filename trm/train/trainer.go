@@ -359,6 +359,14 @@ func (tr *Trainer) Step() error {
 
 	tr.step++
 	lr := nn.WarmupLR(int(tr.step), cfg.LRWarmupSteps, cfg.LR)
+	// The element-wise updates run on the team the tape's tuner settled
+	// on (bit-identical for every team).
+	if d, ok := tr.dense.(interface{ SetTeam(tensor.Team) }); ok {
+		d.SetTeam(t.Team())
+	}
+	if tr.ema != nil {
+		tr.ema.SetTeam(t.Team())
+	}
 	tr.dense.Step(lr)
 	if tr.sparse != nil {
 		tr.sparse.Step(nn.WarmupLR(int(tr.step), cfg.LRWarmupSteps, cfg.PuzzleEmbLR))
