@@ -32,7 +32,9 @@
 // Scale, Embedding, RMSNorm, AddRMSNorm (a residual sum and its norm in one
 // pass), SiLU, SwiGLU, Transpose (last two axes), Reshape, Slice, Concat,
 // RoPE, Attention (fused qkv, non-causal, optional rotary embeddings), Sum,
-// Mean, StablemaxCE, SoftmaxCE, BCEWithLogits.
+// Mean, StablemaxCE, SoftmaxCE, BCEWithLogits, and the MLP-mixer's
+// sequence-axis ops, which spare it the transposes: MixLinear (a product
+// over the second-to-last axis), SwiGLURows, AddRMSNormCols.
 // Every backward pass is checked against central finite differences of an
 // independent float64 reference, and the two-block network against a
 // PyTorch golden file.

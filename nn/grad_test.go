@@ -250,6 +250,23 @@ func testGradients(t *testing.T, trials int) {
 			{name: "SwiGLU", shapes: [][]int{{b, s, 2 * in}},
 				tape: func(t *Tape, x []*Node) *Node { return t.SwiGLU(x[0]) },
 				ref:  func(x [][]float64) []float64 { return refSwiGLU(x[0], 2*in) }},
+			{name: "MixLinear", shapes: [][]int{{b, s, in}, {out, s}},
+				tape: func(t *Tape, x []*Node) *Node { return t.MixLinear(x[0], x[1]) },
+				ref: func(x [][]float64) []float64 {
+					y := refLinear(refTranspose(x[0], s, in), x[1], nil, b*in, s, out)
+					return refTranspose(y, in, out)
+				}},
+			{name: "SwiGLURows", shapes: [][]int{{b, 2 * s, in}},
+				tape: func(t *Tape, x []*Node) *Node { return t.SwiGLURows(x[0]) },
+				ref: func(x [][]float64) []float64 {
+					return refTranspose(refSwiGLU(refTranspose(x[0], 2*s, in), 2*s), in, s)
+				}},
+			{name: "AddRMSNormCols", shapes: [][]int{{b, s, in}, {b, s, in}},
+				tape: func(t *Tape, x []*Node) *Node { return t.AddRMSNormCols(x[0], x[1], RMSEps) },
+				ref: func(x [][]float64) []float64 {
+					sum := refTranspose(refAdd(x[0], x[1]), s, in)
+					return refTranspose(refRMSNorm(sum, s, RMSEps), in, s)
+				}},
 			{name: "Transpose", shapes: [][]int{{b, s, in}},
 				tape: func(t *Tape, x []*Node) *Node { return t.Transpose(x[0]) },
 				ref:  func(x [][]float64) []float64 { return refTranspose(x[0], s, in) }},

@@ -114,6 +114,16 @@ func (m *SwiGLU) Forward(t *Tape, x *Node) *Node {
 	return m.Down.Forward(t, t.SwiGLU(m.GateUp.Forward(t, x)))
 }
 
+// MixForward applies the MLP over the second-to-last axis of x [..., S, D]
+// (S its input width): Forward(xᵀ)ᵀ, without a transposed copy (MixLinear,
+// SwiGLURows). It panics if a projection has a bias.
+func (m *SwiGLU) MixForward(t *Tape, x *Node) *Node {
+	if m.GateUp.Bias != nil || m.Down.Bias != nil {
+		panic("nn: SwiGLU.MixForward: projections with a bias")
+	}
+	return t.MixLinear(t.SwiGLURows(t.MixLinear(x, &m.GateUp.Weight.Node)), &m.Down.Weight.Node)
+}
+
 // Params returns gate_up_proj's and down_proj's weights.
 func (m *SwiGLU) Params() []*Param { return []*Param{m.GateUp.Weight, m.Down.Weight} }
 
@@ -233,9 +243,8 @@ func (b *Block) Forward(t *Tape, h *Node) *Node {
 	if b.SelfAttn != nil {
 		h = t.AddRMSNorm(h, b.SelfAttn.Forward(t, h), eps)
 	} else {
-		ht := t.Transpose(h) // [B, D, S]
-		ht = t.AddRMSNorm(ht, b.MLPT.Forward(t, ht), eps)
-		h = t.Transpose(ht)
+		// rms(hᵀ + mlp_t(hᵀ))ᵀ, computed on h [B, S, D] as it lies.
+		h = t.AddRMSNormCols(h, b.MLPT.MixForward(t, h), eps)
 	}
 	return t.AddRMSNorm(h, b.MLP.Forward(t, h), eps)
 }

@@ -33,6 +33,9 @@ const (
 	opStablemaxCE
 	opSoftmaxCE
 	opBCE
+	opMixLinear
+	opSwiGLURows
+	opAddRMSNormCols
 )
 
 // record is one recorded op: its kind, output, inputs and whatever it saved
@@ -102,6 +105,12 @@ func (r *record) backward(t *Tape) {
 		backCE(t, r)
 	case opBCE:
 		backBCE(t, r)
+	case opMixLinear:
+		backMixLinear(t, r)
+	case opSwiGLURows:
+		backSwiGLURows(t, r)
+	case opAddRMSNormCols:
+		backAddRMSNormCols(t, r)
 	default:
 		panic(fmt.Sprintf("nn: unknown op %d", r.op))
 	}

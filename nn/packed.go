@@ -8,7 +8,9 @@ import "github.com/trm-go/trm/tensor"
 // arithmetic, ~20%. Inference runs the same weights through hundreds of
 // products (N_sup · T · (n+1) network calls), so a tape whose weights are
 // frozen packs each weight once, at its first use, and reuses the pack
-// (tensor.GemmPacked, which gives Gemm's bits).
+// (tensor.GemmPacked, which gives Gemm's bits). MixLinear (the MLP-mixer's
+// sequence MLP) is not packed: its weight is the left operand, whose
+// packing costs 1/n of the arithmetic (n = hidden, 512 in TRM).
 
 // weightPacks is a tape's cache of packed weights.
 type weightPacks struct {

@@ -45,7 +45,13 @@ func TestFreezeWeights(t *testing.T) {
 				assert.True(t, tp.WeightsFrozen(), "Reset keeps the freeze")
 
 				// A weight changes inside the freeze: the pack is used.
-				wt := net.Params()[0]
+				var wt *Param
+				for _, p := range net.Params() {
+					if p.Name == "layers.0.mlp.gate_up_proj.weight" {
+						wt = p
+					}
+				}
+				require.NotNil(t, wt)
 				for i := range wt.Value.Data {
 					wt.Value.Data[i] *= 1.5
 				}

@@ -26,6 +26,8 @@ const (
 	rowsAddRMSNorm                    // out = rms(a + b) per row; rinv
 	rowsSwiGLU                        // out = silu(a[:, :I])·a[:, I:]
 	rowsSwiGLUBack                    // out (+)= d swiglu; a = gate|up, b = dy
+	rowsSwiGLURows                    // out row r = silu(gate row)·up row; a = [.., 2·inter, cols]
+	rowsSwiGLURowsBack                // out (+)= d swiglu by rows; a = gate|up rows, b = dy
 	rowsTranspose                     // out[m] = a[m]ᵀ for matrices m of rows×cols
 	rowsTransposeAccum                // out[m] += a[m]ᵀ
 )
@@ -37,6 +39,7 @@ type rowJob struct {
 	rinv, tmp  []float32
 	rows, cols int // rows of cols values (matrices of rows×cols for transposes)
 	per        int // rows (elements, matrices) per part
+	inter      int // SwiGLURows: gate (and up) rows per matrix
 	eps        float32
 	fresh      bool
 }
@@ -108,6 +111,30 @@ func (j *rowJob) RunPart(i int) {
 			}
 			asm.SwiGLUGrad(tmp[:h], tmp[h:], dy, row[:h], row[h:])
 			asm.Add(gr, gr, tmp)
+		}
+	case rowsSwiGLURows, rowsSwiGLURowsBack:
+		// Output row r is row i of matrix m: its gate is row i of the
+		// input's matrix m, its up row inter + i.
+		c, h := j.cols, j.inter
+		var tmp []float32
+		if j.kind == rowsSwiGLURowsBack && !j.fresh {
+			tmp = j.tmp[i*2*c : (i+1)*2*c]
+		}
+		for r := lo; r < min(j.rows, lo+j.per); r++ {
+			g := (r/h*2*h + r%h) * c
+			gate, up := j.a[g:g+c], j.a[g+h*c:g+h*c+c]
+			if j.kind == rowsSwiGLURows {
+				asm.SwiGLU(j.out[r*c:(r+1)*c], gate, up)
+				continue
+			}
+			dg, du, dy := j.out[g:g+c], j.out[g+h*c:g+h*c+c], j.b[r*c:(r+1)*c]
+			if j.fresh {
+				asm.SwiGLUGrad(dg, du, dy, gate, up)
+				continue
+			}
+			asm.SwiGLUGrad(tmp[:c], tmp[c:], dy, gate, up)
+			asm.Add(dg, dg, tmp[:c])
+			asm.Add(du, du, tmp[c:])
 		}
 	case rowsTranspose, rowsTransposeAccum:
 		sz := j.rows * j.cols

@@ -132,6 +132,7 @@ type Tape struct {
 	noGrad bool
 	attn   attnJob       // reused by every Attention call and its backward
 	rows   rowJob        // reused by the parallel row and element-wise ops
+	cols   colJob        // reused by the column-wise ops (AddRMSNormCols)
 	packs  weightPacks   // packed weights while they are frozen (FreezeWeights)
 	team   tensor.Team   // goroutines the ops may use (SetTeam, SetTuner)
 	tuner  *tensor.Tuner // times network applications and backward passes; nil: off

@@ -156,9 +156,10 @@ func (c ModelConfig) sampleActivationFloats(training bool) float64 {
 	switch c.Variant {
 	case nn.VariantMLP:
 		IS := float64(c.Inter(c.SeqTotal()))
-		// Two transposes, the sequence SwiGLU over [hidden, L+P] (gate_up
-		// 2·IS, IS, down), its add and RMSNorm; then the channel MLP.
-		block = 5*S*D + 3*D*IS + S*(3*D+3*I+2)
+		// The sequence SwiGLU over the L+P axis (gate_up 2·IS, IS, down,
+		// on every hidden column, no transposed copy), its normalised sum
+		// and 1/rms per column; then the channel MLP.
+		block = 2*S*D + 3*D*IS + D + S*(3*D+3*I+2)
 	default:
 		// qkv 3D, rotated q and k 2D, attention output, o_proj, add,
 		// RMSNorm; scores H·S per position; then the channel MLP.
