@@ -41,6 +41,25 @@ type arena struct {
 	// requested length before bumping, so what the backward pass frees is
 	// reused while it is still in cache. Emptied by reset and release.
 	spare [][]float32
+	// ready[i] is how many floats at the start of chunks[i] have been
+	// faulted in (see fault).
+	ready []int
+}
+
+// faultAhead is how far past an allocation fault faults a chunk in: 256 KiB.
+const faultAhead = 1 << 16
+
+// fault faults in chunks[cur] up to past floats end (and faultAhead more)
+// before they are handed out. Fresh memory from the OS is mapped on first
+// write, a page at a time, each page a trap; prefault does a stretch in one
+// system call where the OS offers one (Linux: about half the cost per page
+// on this project's VM, BENCHMARKS.md). It writes nothing: the storage's
+// contents do not change.
+func (a *arena) fault(end int) {
+	c := a.chunks[a.cur]
+	hi := min(len(c), (end+faultAhead-1)&^(faultAhead-1))
+	prefault(c[a.ready[a.cur]:hi])
+	a.ready[a.cur] = hi
 }
 
 const (
@@ -62,8 +81,8 @@ const (
 	// held 1.11× the peak with an eighth (10% in tails), 1.16× with a
 	// quarter (6%), 1.34× with a half (3%). Tails and the unused end are
 	// never handed out: where a chunk is memory fresh from the OS they are
-	// not touched and not resident (memory the Go heap reuses is zeroed by
-	// make, and so is).
+	// not resident beyond the faultAhead that fault maps past the last
+	// allocation (memory the Go heap reuses is zeroed by make, and so is).
 	arenaGrowth = 8
 )
 
@@ -79,6 +98,9 @@ func (a *arena) alloc(n int) []float32 {
 	}
 	if a.cur < len(a.chunks) {
 		if c := a.chunks[a.cur]; a.off+m <= len(c) {
+			if a.off+m > a.ready[a.cur] {
+				a.fault(a.off + m)
+			}
 			s := c[a.off : a.off+n : a.off+n]
 			a.off += m
 			a.bumped += m
@@ -103,9 +125,13 @@ func (a *arena) next(n, m int) []float32 {
 	if j == len(a.chunks) {
 		size := max(m, arenaMinChunk, (a.held/arenaGrowth+arenaAlign-1)&^(arenaAlign-1))
 		a.chunks = append(a.chunks, make([]float32, size))
+		a.ready = append(a.ready, 0)
 		a.held += size
 	}
 	a.cur, a.off = j, m
+	if m > a.ready[j] {
+		a.fault(m)
+	}
 	a.bumped += m
 	a.take(m)
 	return a.chunks[j][:n:n]

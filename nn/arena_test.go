@@ -404,3 +404,30 @@ func TestBackwardFreesSpentGradients(t *testing.T) {
 		require.InDelta(t, want, float64(p.Grad.Data[c]), 1e-4*math.Max(1, math.Abs(want)), "dp[%d]", c)
 	}
 }
+
+// Every allocation lies in the faulted-in start of its chunk (ready), which
+// runs at most faultAhead past the furthest allocation and never past the
+// chunk; prefault keeps values and takes slices of any alignment.
+func TestArenaFaultsAhead(t *testing.T) {
+	var a arena
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 300 {
+		s := a.alloc(1 + rng.IntN(3*faultAhead))
+		c, off := a.where(s)
+		require.GreaterOrEqual(t, a.ready[c], off+len(s), "chunk %d", c)
+		require.LessOrEqual(t, a.ready[c], len(a.chunks[c]))
+		require.LessOrEqual(t, a.ready[c], a.off+faultAhead, "no further than faultAhead past the bump offset")
+	}
+	require.Len(t, a.ready, len(a.chunks))
+
+	x := make([]float32, 5*1024+7)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	for _, s := range [][]float32{x, x[1:], x[3 : 3+1024], x[5:9], x[:0], x[len(x)-1:]} {
+		prefault(s)
+	}
+	for i, v := range x {
+		require.Equal(t, float32(i), v)
+	}
+}
