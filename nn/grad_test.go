@@ -354,6 +354,19 @@ func testGradients(t *testing.T, trials int) {
 					return refBlock(x[0], x[1:], b, s, d, heads, VariantMLP, 0, expansion)
 				},
 				fill: scaledFill(), sample: 24},
+			{name: "BlockMLPColumns", shapes: [][]int{{b, s, d}, {2 * interS, s}, {s, interS}, {2 * interD, d}, {d, interD}},
+				tape: func(t *Tape, x []*Node) *Node {
+					// The sequence MLP on h as it lies at every size.
+					prev := mixerColumnsMin
+					mixerColumnsMin = 0
+					defer func() { mixerColumnsMin = prev }()
+					return blockCase(BlockConfig{Variant: VariantMLP, Hidden: d, Expansion: expansion, Seq: s}, nil)(t, x)
+				},
+				grads: blockGrads,
+				ref: func(x [][]float64) []float64 {
+					return refBlock(x[0], x[1:], b, s, d, heads, VariantMLP, 0, expansion)
+				},
+				fill: scaledFill(), sample: 24},
 		}
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s/%d", c.name, trial), func(t *testing.T) {

@@ -157,9 +157,13 @@ func (c ModelConfig) sampleActivationFloats(training bool) float64 {
 	case nn.VariantMLP:
 		IS := float64(c.Inter(c.SeqTotal()))
 		// The sequence SwiGLU over the L+P axis (gate_up 2·IS, IS, down,
-		// on every hidden column, no transposed copy), its normalised sum
-		// and 1/rms per column; then the channel MLP.
+		// on every hidden column), its normalised sum and 1/rms per column;
+		// then the channel MLP. Below nn.MixerColumns' size, on a
+		// transposed copy of h, and transposed back: 3·S·D more.
 		block = 2*S*D + 3*D*IS + D + S*(3*D+3*I+2)
+		if !nn.MixerColumns(c.HiddenSize) {
+			block += 3 * S * D
+		}
 	default:
 		// qkv 3D, rotated q and k 2D, attention output, o_proj, add,
 		// RMSNorm; scores H·S per position; then the channel MLP.
