@@ -1,9 +1,12 @@
 // Package asm holds the numeric kernels that everything else in trm is built
 // on: the SGEMM micro-kernel and its packing routines, vector primitives
-// (dot, axpy, scale, add, mul, sum, max) and the row operations a TRM block
-// needs (exp, SiLU, SwiGLU, RMSNorm, softmax).
+// (dot, axpy, scale, add, mul, sum, max), the row operations a TRM block
+// needs (exp, SiLU, SwiGLU, RMSNorm, softmax) and the update of the official
+// TRM optimizer (AdamATan2).
 //
-// Every kernel exists in three forms:
+// Every kernel exists in three forms (AdamATan2 has no NEON version: its
+// float64 atan2 follows Go's math.Atan2 bit for bit, and Go fuses
+// multiply-adds on arm64, so arm64 runs the reference):
 //
 //   - a plain Go reference (files *_generic.go), compiled on every
 //     architecture; it is the fallback and the test oracle;

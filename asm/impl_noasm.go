@@ -20,6 +20,10 @@ func mul(dst, x, y []float32)                         { mulGeneric(dst, x, y) }
 func sum(x []float32) float32                         { return sumGeneric(x) }
 func max32(x []float32) float32                       { return maxGeneric(x) }
 
+func adamATan2(w, m, v, g []float32, b1, b2, decay float32, stepSize, invBC2 float64) {
+	adamATan2Generic(w, m, v, g, b1, b2, decay, stepSize, invBC2)
+}
+
 func exp(dst, x []float32)                          { expGeneric(dst, x) }
 func silu(dst, x []float32)                         { siluGeneric(dst, x) }
 func siluGrad(dst, x []float32)                     { siluGradGeneric(dst, x) }

@@ -34,6 +34,14 @@ func kernel(k int, ap, bp, c []float32, ldc int) {
 	kernelGeneric(k, ap, bp, c, ldc)
 }
 
+func adamATan2(w, m, v, g []float32, b1, b2, decay float32, stepSize, invBC2 float64) {
+	if useSIMD {
+		adamATan2SIMD(w, m, v, g, b1, b2, decay, stepSize, invBC2)
+		return
+	}
+	adamATan2Generic(w, m, v, g, b1, b2, decay, stepSize, invBC2)
+}
+
 func dot(x, y []float32) float32 {
 	if useSIMD {
 		return dotSIMD(x, y)

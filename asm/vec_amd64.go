@@ -14,3 +14,13 @@ func addSIMD(dst, x, y []float32)                         { addAVX2(dst, x, y) }
 func mulSIMD(dst, x, y []float32)                         { mulAVX2(dst, x, y) }
 func sumSIMD(x []float32) float32                         { return sumAVX2(x) }
 func maxSIMD(x []float32) float32                         { return maxAVX2(x) }
+
+// adamATan2SIMD runs the AVX2 kernel on whole groups of four and the
+// generic loop on the rest.
+func adamATan2SIMD(w, m, v, g []float32, b1, b2, decay float32, stepSize, invBC2 float64) {
+	n := len(w) &^ 3
+	if n > 0 {
+		adamATan2AVX2(w[:n], m, v, g, b1, 1-b1, b2, 1-b2, decay, stepSize, invBC2)
+	}
+	adamATan2Generic(w[n:], m[n:], v[n:], g[n:], b1, b2, decay, stepSize, invBC2)
+}

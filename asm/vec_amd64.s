@@ -580,3 +580,234 @@ block:
 	JNZ  block
 	VZEROUPPER
 	RET
+
+// func adamATan2AVX2(w []float32, m []float32, v []float32, g []float32, b1 float32, c1 float32, b2 float32, c2 float32, decay float32, stepSize float64, invBC2 float64)
+// Requires: AVX
+TEXT ·adamATan2AVX2(SB), NOSPLIT, $0-136
+	MOVQ w_len+8(FP), AX
+	MOVQ w_base+0(FP), CX
+	MOVQ m_base+24(FP), DX
+	MOVQ v_base+48(FP), BX
+	MOVQ g_base+72(FP), SI
+	SHRQ $0x02, AX
+
+adam_loop:
+	CMPQ         AX, $0x00
+	JE           adam_done
+	VMOVUPS      (SI), X0
+	VBROADCASTSS b1+96(FP), X1
+	VMULPS       (DX), X1, X1
+	VBROADCASTSS c1+100(FP), X2
+	VMULPS       X0, X2, X3
+	VADDPS       X3, X1, X1
+	VMOVUPS      X1, (DX)
+	VBROADCASTSS b2+104(FP), X2
+	VMULPS       (BX), X2, X2
+	VBROADCASTSS c2+108(FP), X3
+	VMULPS       X0, X3, X3
+	VMULPS       X0, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      X2, (BX)
+	VCVTPS2PD    X1, Y0
+	VCVTPS2PD    X2, Y1
+	VBROADCASTSD invBC2+128(FP), Y2
+	VMULPD       Y2, Y1, Y1
+	VSQRTPD      Y1, Y1
+	VMOVUPD      d_sign<>+0(SB), Y2
+	VDIVPD       Y1, Y0, Y3
+	VANDNPD      Y3, Y2, Y4
+	VCMPPD       $0x02, d_066<>+0(SB), Y4, Y5
+	VCMPPD       $0x1e, d_tan3pio8<>+0(SB), Y4, Y6
+	VSUBPD       d_one<>+0(SB), Y4, Y7
+	VADDPD       d_one<>+0(SB), Y4, Y8
+	VBLENDVPD    Y5, Y4, Y7, Y7
+	VBLENDVPD    Y5, d_one<>+0(SB), Y8, Y8
+	VBLENDVPD    Y6, d_one<>+0(SB), Y7, Y7
+	VBLENDVPD    Y6, Y4, Y8, Y8
+	VDIVPD       Y8, Y7, Y4
+	VMULPD       Y4, Y4, Y7
+	VMULPD       d_p0<>+0(SB), Y7, Y8
+	VADDPD       d_p1<>+0(SB), Y8, Y8
+	VMULPD       Y7, Y8, Y8
+	VADDPD       d_p2<>+0(SB), Y8, Y8
+	VMULPD       Y7, Y8, Y8
+	VADDPD       d_p3<>+0(SB), Y8, Y8
+	VMULPD       Y7, Y8, Y8
+	VADDPD       d_p4<>+0(SB), Y8, Y8
+	VADDPD       d_q0<>+0(SB), Y7, Y9
+	VMULPD       Y7, Y9, Y9
+	VADDPD       d_q1<>+0(SB), Y9, Y9
+	VMULPD       Y7, Y9, Y9
+	VADDPD       d_q2<>+0(SB), Y9, Y9
+	VMULPD       Y7, Y9, Y9
+	VADDPD       d_q3<>+0(SB), Y9, Y9
+	VMULPD       Y7, Y9, Y9
+	VADDPD       d_q4<>+0(SB), Y9, Y9
+	VMULPD       Y8, Y7, Y7
+	VDIVPD       Y9, Y7, Y7
+	VMULPD       Y7, Y4, Y7
+	VADDPD       Y4, Y7, Y7
+	VADDPD       d_pi4<>+0(SB), Y7, Y4
+	VADDPD       d_more2<>+0(SB), Y4, Y4
+	VMOVUPD      d_pi2<>+0(SB), Y8
+	VSUBPD       Y7, Y8, Y8
+	VADDPD       d_more<>+0(SB), Y8, Y8
+	VBLENDVPD    Y5, Y7, Y4, Y4
+	VBLENDVPD    Y6, Y8, Y4, Y4
+	VANDPD       d_sign<>+0(SB), Y3, Y3
+	VXORPD       Y3, Y4, Y4
+	VANDPD       d_sign<>+0(SB), Y0, Y3
+	VANDNPD      Y0, Y2, Y2
+	VMOVUPD      d_inf<>+0(SB), Y5
+	VCMPPD       $0x00, Y5, Y2, Y2
+	VORPD        d_pi2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y2, Y6, Y4, Y4
+	VCMPPD       $0x00, Y5, Y1, Y5
+	VORPD        d_pi4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y2, Y6, Y3, Y6
+	VBLENDVPD    Y5, Y6, Y4, Y4
+	VXORPD       Y2, Y2, Y2
+	VCMPPD       $0x00, Y2, Y1, Y5
+	VORPD        d_pi2<>+0(SB), Y3, Y3
+	VBLENDVPD    Y5, Y3, Y4, Y4
+	VCMPPD       $0x00, Y2, Y0, Y5
+	VBLENDVPD    Y5, Y0, Y4, Y4
+	VCMPPD       $0x03, Y1, Y0, Y5
+	VBLENDVPD    Y5, d_nan<>+0(SB), Y4, Y4
+	VBROADCASTSD stepSize+120(FP), Y0
+	VMULPD       Y0, Y4, Y4
+	VCVTPD2PSY   Y4, X0
+	VBROADCASTSS decay+112(FP), X1
+	VMULPS       (CX), X1, X1
+	VSUBPS       X0, X1, X1
+	VMOVUPS      X1, (CX)
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, DX
+	ADDQ         $0x10, BX
+	ADDQ         $0x10, SI
+	DECQ         AX
+	JMP          adam_loop
+
+adam_done:
+	VZEROUPPER
+	RET
+
+DATA d_sign<>+0(SB)/8, $0x8000000000000000
+DATA d_sign<>+8(SB)/8, $0x8000000000000000
+DATA d_sign<>+16(SB)/8, $0x8000000000000000
+DATA d_sign<>+24(SB)/8, $0x8000000000000000
+GLOBL d_sign<>(SB), RODATA|NOPTR, $32
+
+DATA d_one<>+0(SB)/8, $0x3ff0000000000000
+DATA d_one<>+8(SB)/8, $0x3ff0000000000000
+DATA d_one<>+16(SB)/8, $0x3ff0000000000000
+DATA d_one<>+24(SB)/8, $0x3ff0000000000000
+GLOBL d_one<>(SB), RODATA|NOPTR, $32
+
+DATA d_066<>+0(SB)/8, $0x3fe51eb851eb851f
+DATA d_066<>+8(SB)/8, $0x3fe51eb851eb851f
+DATA d_066<>+16(SB)/8, $0x3fe51eb851eb851f
+DATA d_066<>+24(SB)/8, $0x3fe51eb851eb851f
+GLOBL d_066<>(SB), RODATA|NOPTR, $32
+
+DATA d_tan3pio8<>+0(SB)/8, $0x4003504f333f9de6
+DATA d_tan3pio8<>+8(SB)/8, $0x4003504f333f9de6
+DATA d_tan3pio8<>+16(SB)/8, $0x4003504f333f9de6
+DATA d_tan3pio8<>+24(SB)/8, $0x4003504f333f9de6
+GLOBL d_tan3pio8<>(SB), RODATA|NOPTR, $32
+
+DATA d_p0<>+0(SB)/8, $0xbfec007fa1f72594
+DATA d_p0<>+8(SB)/8, $0xbfec007fa1f72594
+DATA d_p0<>+16(SB)/8, $0xbfec007fa1f72594
+DATA d_p0<>+24(SB)/8, $0xbfec007fa1f72594
+GLOBL d_p0<>(SB), RODATA|NOPTR, $32
+
+DATA d_p1<>+0(SB)/8, $0xc03028545b6b807a
+DATA d_p1<>+8(SB)/8, $0xc03028545b6b807a
+DATA d_p1<>+16(SB)/8, $0xc03028545b6b807a
+DATA d_p1<>+24(SB)/8, $0xc03028545b6b807a
+GLOBL d_p1<>(SB), RODATA|NOPTR, $32
+
+DATA d_p2<>+0(SB)/8, $0xc052c08c36880273
+DATA d_p2<>+8(SB)/8, $0xc052c08c36880273
+DATA d_p2<>+16(SB)/8, $0xc052c08c36880273
+DATA d_p2<>+24(SB)/8, $0xc052c08c36880273
+GLOBL d_p2<>(SB), RODATA|NOPTR, $32
+
+DATA d_p3<>+0(SB)/8, $0xc05eb8bf2d05ba25
+DATA d_p3<>+8(SB)/8, $0xc05eb8bf2d05ba25
+DATA d_p3<>+16(SB)/8, $0xc05eb8bf2d05ba25
+DATA d_p3<>+24(SB)/8, $0xc05eb8bf2d05ba25
+GLOBL d_p3<>(SB), RODATA|NOPTR, $32
+
+DATA d_p4<>+0(SB)/8, $0xc0503669fd28ec8e
+DATA d_p4<>+8(SB)/8, $0xc0503669fd28ec8e
+DATA d_p4<>+16(SB)/8, $0xc0503669fd28ec8e
+DATA d_p4<>+24(SB)/8, $0xc0503669fd28ec8e
+GLOBL d_p4<>(SB), RODATA|NOPTR, $32
+
+DATA d_q0<>+0(SB)/8, $0x4038dbc45b14603c
+DATA d_q0<>+8(SB)/8, $0x4038dbc45b14603c
+DATA d_q0<>+16(SB)/8, $0x4038dbc45b14603c
+DATA d_q0<>+24(SB)/8, $0x4038dbc45b14603c
+GLOBL d_q0<>(SB), RODATA|NOPTR, $32
+
+DATA d_q1<>+0(SB)/8, $0x4064a0dd43b8fa25
+DATA d_q1<>+8(SB)/8, $0x4064a0dd43b8fa25
+DATA d_q1<>+16(SB)/8, $0x4064a0dd43b8fa25
+DATA d_q1<>+24(SB)/8, $0x4064a0dd43b8fa25
+GLOBL d_q1<>(SB), RODATA|NOPTR, $32
+
+DATA d_q2<>+0(SB)/8, $0x407b0e18d2e2be3b
+DATA d_q2<>+8(SB)/8, $0x407b0e18d2e2be3b
+DATA d_q2<>+16(SB)/8, $0x407b0e18d2e2be3b
+DATA d_q2<>+24(SB)/8, $0x407b0e18d2e2be3b
+GLOBL d_q2<>(SB), RODATA|NOPTR, $32
+
+DATA d_q3<>+0(SB)/8, $0x407e563f13b049ea
+DATA d_q3<>+8(SB)/8, $0x407e563f13b049ea
+DATA d_q3<>+16(SB)/8, $0x407e563f13b049ea
+DATA d_q3<>+24(SB)/8, $0x407e563f13b049ea
+GLOBL d_q3<>(SB), RODATA|NOPTR, $32
+
+DATA d_q4<>+0(SB)/8, $0x4068519efbbd62ec
+DATA d_q4<>+8(SB)/8, $0x4068519efbbd62ec
+DATA d_q4<>+16(SB)/8, $0x4068519efbbd62ec
+DATA d_q4<>+24(SB)/8, $0x4068519efbbd62ec
+GLOBL d_q4<>(SB), RODATA|NOPTR, $32
+
+DATA d_pi4<>+0(SB)/8, $0x3fe921fb54442d18
+DATA d_pi4<>+8(SB)/8, $0x3fe921fb54442d18
+DATA d_pi4<>+16(SB)/8, $0x3fe921fb54442d18
+DATA d_pi4<>+24(SB)/8, $0x3fe921fb54442d18
+GLOBL d_pi4<>(SB), RODATA|NOPTR, $32
+
+DATA d_more2<>+0(SB)/8, $0x3c81a62633145c07
+DATA d_more2<>+8(SB)/8, $0x3c81a62633145c07
+DATA d_more2<>+16(SB)/8, $0x3c81a62633145c07
+DATA d_more2<>+24(SB)/8, $0x3c81a62633145c07
+GLOBL d_more2<>(SB), RODATA|NOPTR, $32
+
+DATA d_pi2<>+0(SB)/8, $0x3ff921fb54442d18
+DATA d_pi2<>+8(SB)/8, $0x3ff921fb54442d18
+DATA d_pi2<>+16(SB)/8, $0x3ff921fb54442d18
+DATA d_pi2<>+24(SB)/8, $0x3ff921fb54442d18
+GLOBL d_pi2<>(SB), RODATA|NOPTR, $32
+
+DATA d_more<>+0(SB)/8, $0x3c91a62633145c07
+DATA d_more<>+8(SB)/8, $0x3c91a62633145c07
+DATA d_more<>+16(SB)/8, $0x3c91a62633145c07
+DATA d_more<>+24(SB)/8, $0x3c91a62633145c07
+GLOBL d_more<>(SB), RODATA|NOPTR, $32
+
+DATA d_inf<>+0(SB)/8, $0x7ff0000000000000
+DATA d_inf<>+8(SB)/8, $0x7ff0000000000000
+DATA d_inf<>+16(SB)/8, $0x7ff0000000000000
+DATA d_inf<>+24(SB)/8, $0x7ff0000000000000
+GLOBL d_inf<>(SB), RODATA|NOPTR, $32
+
+DATA d_nan<>+0(SB)/8, $0x7ff8000000000001
+DATA d_nan<>+8(SB)/8, $0x7ff8000000000001
+DATA d_nan<>+16(SB)/8, $0x7ff8000000000001
+DATA d_nan<>+24(SB)/8, $0x7ff8000000000001
+GLOBL d_nan<>(SB), RODATA|NOPTR, $32

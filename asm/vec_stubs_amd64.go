@@ -52,3 +52,9 @@ func mulAVX2(dst []float32, x []float32, y []float32)
 //
 //go:noescape
 func transpose8AVX2(dst []float32, ldd int, src []float32, lds int, blocks int)
+
+// adamATan2AVX2 applies adamATan2Generic's update to the first len(w) &^ 3 elements;
+// c1 = 1−b1 and c2 = 1−b2 (float32); len(m), len(v), len(g) >= len(w).
+//
+//go:noescape
+func adamATan2AVX2(w []float32, m []float32, v []float32, g []float32, b1 float32, c1 float32, b2 float32, c2 float32, decay float32, stepSize float64, invBC2 float64)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/trm-go/trm/asm"
 	"github.com/trm-go/trm/tensor"
 )
 
@@ -220,18 +221,13 @@ type adamATan2Job struct {
 	stepSize, invBC2 float64
 }
 
-// RunPart implements tensor.Job: the update of one piece.
+// RunPart implements tensor.Job: the update of one piece (asm.AdamATan2:
+// m and v in float32, the step atan2(m, √(v/(1−β2ᵗ))) in float64).
 func (j *adamATan2Job) RunPart(k int) {
 	o, pc := j.o, j.o.pieces[k]
-	b1, b2, decay, stepSize, invBC2 := j.b1, j.b2, j.decay, j.stepSize, j.invBC2
 	m, v := o.m[pc.p][pc.lo:pc.hi], o.v[pc.p][pc.lo:pc.hi]
 	w, g := o.params[pc.p].Value.Data[pc.lo:pc.hi], o.params[pc.p].Grad.Data[pc.lo:pc.hi]
-	for i, gi := range g {
-		m[i] = b1*m[i] + (1-b1)*gi
-		v[i] = b2*v[i] + (1-b2)*gi*gi
-		u := math.Atan2(float64(m[i]), math.Sqrt(float64(v[i])*invBC2))
-		w[i] = w[i]*decay - float32(stepSize*u)
-	}
+	asm.AdamATan2(w, m, v, g, j.b1, j.b2, j.decay, j.stepSize, j.invBC2)
 }
 
 // State implements Optimizer: tensors "m/<param>" and "v/<param>".

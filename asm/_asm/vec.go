@@ -21,6 +21,7 @@ func genVec() {
 	genBinary("addAVX2", "dst[i] = x[i] + y[i]", func(y Op, x, dst VecVirtual) { VADDPS(y, x, dst) })
 	genBinary("mulAVX2", "dst[i] = x[i] · y[i]", func(y Op, x, dst VecVirtual) { VMULPS(y, x, dst) })
 	genTranspose()
+	genAdamATan2()
 }
 
 // genDot emits dotAVX2: Σ x[i]·y[i] with one FMA accumulator per unrolled
