@@ -97,3 +97,28 @@ func TestAdamATan2ByHand(t *testing.T) {
 		}
 	}
 }
+
+// Every length and alignment, with guards: the kernel writes w, m and v
+// inside their slices only, and gives the generic loop's bits.
+func TestAdamATan2Guards(t *testing.T) {
+	fused := fusesMultiplyAdd()
+	r := newRand(43)
+	forLengths(func(n, off int) {
+		bw, bm := randBuffer(r, n, off, -1, 1), randBuffer(r, n, off, -1e-3, 1e-3)
+		bv, bg := randBuffer(r, n, off, 0, 1e-5), randBuffer(r, n, off, -1e-2, 1e-2)
+		w, m, v := clone(bw.s()), clone(bm.s()), clone(bv.s())
+		adamATan2Generic(w, m, v, bg.s(), 0.9, 0.95, 1-1e-5, 1e-4, 1.05)
+		AdamATan2(bw.s(), bm.s(), bv.s(), bg.s(), 0.9, 0.95, 1-1e-5, 1e-4, 1.05)
+		for _, b := range []*buffer{bw, bm, bv, bg} {
+			b.check(t, "AdamATan2")
+		}
+		if fused {
+			return
+		}
+		for i := range n {
+			require.Equal(t, math.Float32bits(w[i]), math.Float32bits(bw.s()[i]), "n %d off %d w[%d]", n, off, i)
+			require.Equal(t, math.Float32bits(m[i]), math.Float32bits(bm.s()[i]), "n %d off %d m[%d]", n, off, i)
+			require.Equal(t, math.Float32bits(v[i]), math.Float32bits(bv.s()[i]), "n %d off %d v[%d]", n, off, i)
+		}
+	})
+}
