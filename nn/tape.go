@@ -371,8 +371,8 @@ func (t *Tape) Backward(loss *Node) {
 		// No op recorded before r reads r.out's gradient (r made r.out):
 		// its storage is reused for the gradients still to come, unless r
 		// passed it on to an input (a residual sum, a reshape).
-		r.out.Grad.Data = nil
 		if !r.out.persistent {
+			r.out.Grad.Data = nil
 			t.freeUnlessGrad(g, r.a, r.b, r.c)
 		}
 	}
