@@ -91,6 +91,9 @@ func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult
 		}
 	}
 	if err != nil {
+		if tr != nil {
+			tr.Close() // its feed has started
+		}
 		return nil, err
 	}
 	defer tr.Close()

@@ -228,13 +228,14 @@ func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error)
 	if mode == "" {
 		mode = TrainMode(st.Meta[stMode])
 	}
-	tr, err := NewTrainer(cfg, mode)
+	tr, err := newTrainer(cfg, mode)
 	if err != nil {
 		return nil, err
 	}
 	if err := tr.restore(ck, st); err != nil {
 		return nil, err
 	}
+	tr.startFeed()
 	if e, ok := st.Meta[stElapsed]; ok {
 		secs, err := strconv.ParseFloat(e, 64)
 		if err != nil || !(secs >= 0) {

@@ -95,7 +95,7 @@ type Trainer struct {
 
 	step    int64     // optimizer steps taken
 	dataPos int64     // index of the next training example
-	feed    *feedSlot // generates examples dataPos, dataPos+1, … ahead (nil until the first refill)
+	feed    *feedSlot // generates examples dataPos, dataPos+1, … ahead (nil until NewTrainer or the first refill)
 
 	// The batch carry: B slots.
 	y, z    *tensor.Tensor // [B, L+P, D]
@@ -151,7 +151,21 @@ func CheckMemory(cfg trm.Config) error {
 // cfg.Seed) on the task cfg names. It refuses, before allocating anything,
 // a config whose training step would not fit in the available memory
 // (trm.ModelConfig.CheckMemory at global_batch_size).
+//
+// The first examples are generated from here on, beside whatever the
+// caller does before the first Step (Close stops that).
 func NewTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
+	tr, err := newTrainer(cfg, mode)
+	if err != nil {
+		return nil, err
+	}
+	tr.startFeed()
+	return tr, nil
+}
+
+// newTrainer is NewTrainer without the feed started (ResumeTrainer starts
+// it once it knows where the run is).
+func newTrainer(cfg trm.Config, mode TrainMode) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -249,6 +263,19 @@ func trainIndex(t task.Task, i int64) int64 {
 // loadNext puts the next training example (dataPos) into slot b, taking
 // it from the feed, which generates it ahead of time.
 func (tr *Trainer) loadNext(b int) error {
+	ex, err := tr.startFeed().take(tr.dataPos)
+	if err != nil {
+		return err
+	}
+	tr.put(b, tr.dataPos, ex)
+	tr.dataPos++
+	return nil
+}
+
+// startFeed returns the feed that generates examples dataPos, dataPos+1,
+// …, starting one unless it already runs there: up to two batches ahead of
+// the steps, the first of them before the first step needs them.
+func (tr *Trainer) startFeed() *feed {
 	if tr.feed == nil {
 		tr.feed = &feedSlot{}
 		runtime.AddCleanup(tr, (*feedSlot).close, tr.feed) // a Trainer dropped without Close
@@ -257,13 +284,7 @@ func (tr *Trainer) loadNext(b int) error {
 		tr.feed.close()
 		tr.feed.f = startFeed(tr.Task, tr.Cfg.Seed, tr.dataPos, 2*tr.Cfg.BatchSize)
 	}
-	ex, err := tr.feed.f.take(tr.dataPos)
-	if err != nil {
-		return err
-	}
-	tr.put(b, tr.dataPos, ex)
-	tr.dataPos++
-	return nil
+	return tr.feed.f
 }
 
 // Close stops the goroutine that generates training examples ahead of the
