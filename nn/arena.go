@@ -10,7 +10,9 @@ package nn
 // fits; otherwise the rest of that chunk is skipped and it goes at the
 // start of the first later chunk large enough, and only when there is none
 // is a chunk appended, of max(request, arenaMinChunk, held/arenaGrowth)
-// floats. Chunks are only ever appended, so a step that repeats an earlier
+// floats (at least arenaHugeChunk once the arena holds that much; newChunk
+// rounds a chunk of that size or more up to whole huge pages on Linux).
+// Chunks are only ever appended, so a step that repeats an earlier
 // step's sequence of allocations, Marks and Releases finds every chunk it
 // moves to already there and places everything as before: steady-state
 // steps allocate nothing. A step that needs more (a larger batch) appends
@@ -84,6 +86,13 @@ const (
 	// not resident beyond the faultAhead that fault maps past the last
 	// allocation (memory the Go heap reuses is zeroed by make, and so is).
 	arenaGrowth = 8
+	// arenaHugeChunk is the smallest chunk once the arena holds as much
+	// (2 MiB, in floats): the size of a transparent huge page on amd64 and
+	// on arm64 with 4 KiB pages, which newChunk asks for where the OS
+	// offers them. Below it a tape (tests, small models) keeps small
+	// chunks; above it, chunks under 2 MiB would map in 4 KiB pages, one
+	// page fault each the first time they are written.
+	arenaHugeChunk = 1 << 19
 )
 
 // alloc returns n floats of storage, not zeroed.
@@ -124,9 +133,13 @@ func (a *arena) next(n, m int) []float32 {
 	}
 	if j == len(a.chunks) {
 		size := max(m, arenaMinChunk, (a.held/arenaGrowth+arenaAlign-1)&^(arenaAlign-1))
-		a.chunks = append(a.chunks, make([]float32, size))
+		if a.held >= arenaHugeChunk {
+			size = max(size, arenaHugeChunk)
+		}
+		c := newChunk(size)
+		a.chunks = append(a.chunks, c)
 		a.ready = append(a.ready, 0)
-		a.held += size
+		a.held += len(c)
 	}
 	a.cur, a.off = j, m
 	if m > a.ready[j] {
