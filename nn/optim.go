@@ -49,11 +49,20 @@ type moments struct {
 	pieces []piece // the update's parallel parts (see cut)
 }
 
+// newMoments returns zero moments for params. The moments and the
+// parameters' gradients, which a training step writes from its first
+// backward pass on, are mapped now (prefault: one system call each where
+// the OS has one) rather than a page fault per 4 KiB in the first step; a
+// model loaded only for inference, with no optimizer, never maps its
+// gradients.
 func newMoments(params []*Param) moments {
 	mo := moments{params: params, pieces: cut(params)}
 	for _, p := range params {
 		mo.m = append(mo.m, make([]float32, len(p.Value.Data)))
 		mo.v = append(mo.v, make([]float32, len(p.Value.Data)))
+		prefault(p.Grad.Data)
+		prefault(mo.m[len(mo.m)-1])
+		prefault(mo.v[len(mo.v)-1])
 	}
 	return mo
 }
