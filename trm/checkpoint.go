@@ -157,7 +157,7 @@ func SaveCheckpoint(path string, ck *Checkpoint) error {
 	f.Metadata[metaConfig] = string(ck.Config.MarshalIndent())
 	f.Metadata[metaStep] = strconv.FormatInt(ck.Step, 10)
 	for _, s := range ck.Config.TensorSpecs() {
-		f.Tensors[s.Name] = safetensors.FromFloat32(s.Shape, ck.Tensors[s.Name])
+		f.Tensors[s.Name] = safetensors.Float32View(s.Shape, ck.Tensors[s.Name]) // written before SaveCheckpoint returns
 	}
 	return safetensors.Write(path, f)
 }

@@ -30,6 +30,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/trm-go/trm/internal/atomicfile"
 )
@@ -114,6 +115,26 @@ func FromFloat32(shape []int, data []float32) Tensor {
 	}
 	return Tensor{DType: F32, Shape: slices.Clone(shape), Data: b}
 }
+
+// Float32View returns an F32 tensor of the given shape over data itself,
+// without a copy, where the machine stores a float32 as the format does
+// (little-endian: amd64, arm64, and most others); elsewhere it returns
+// FromFloat32's copy. For writing large tensors (a training state, a
+// checkpoint) without holding them twice: data must not change until the
+// tensor has been written, and writes to the tensor's Data change data. It
+// panics if len(data) does not match the shape.
+func Float32View(shape []int, data []float32) Tensor {
+	mustMatch(shape, len(data))
+	if !littleEndian {
+		return FromFloat32(shape, data)
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data))
+	return Tensor{DType: F32, Shape: slices.Clone(shape), Data: b}
+}
+
+// littleEndian reports whether this machine stores numbers little-endian,
+// the byte order of the format.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // FromFloat64 returns an F64 tensor; see FromFloat32.
 func FromFloat64(shape []int, data []float64) Tensor {

@@ -117,6 +117,31 @@ func TestEncodeRejectsBadTensors(t *testing.T) {
 	}
 }
 
+// Float32View encodes to the same bytes as FromFloat32's copy, and is the
+// float32 storage itself on a little-endian machine (every one this
+// project builds for).
+func TestFloat32View(t *testing.T) {
+	data := []float32{1, -2, 3.5, float32(math.Inf(1)), float32(math.NaN()), -0.25}
+	view, cp := Float32View([]int{2, 3}, data), FromFloat32([]int{2, 3}, data)
+	assert.Equal(t, cp, view)
+	a, err := Marshal(&File{Tensors: map[string]Tensor{"w": view}})
+	require.NoError(t, err)
+	b, err := Marshal(&File{Tensors: map[string]Tensor{"w": cp}})
+	require.NoError(t, err)
+	assert.Equal(t, b, a)
+	got, err := view.Float32s()
+	require.NoError(t, err)
+	assert.Equal(t, math.Float32bits(data[4]), math.Float32bits(got[4]))
+	if littleEndian {
+		data[0] = 7
+		v, err := view.Float32s()
+		require.NoError(t, err)
+		assert.Equal(t, float32(7), v[0], "a view, not a copy")
+	}
+	assert.Panics(t, func() { Float32View([]int{4}, data) })
+	assert.Empty(t, Float32View([]int{0, 5}, nil).Data)
+}
+
 func TestConstructorPanicsOnShapeMismatch(t *testing.T) {
 	assert.Panics(t, func() { FromFloat32([]int{2, 2}, []float32{1, 2, 3}) })
 	assert.Panics(t, func() { FromInt64([]int{-1}, nil) })

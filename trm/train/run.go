@@ -53,7 +53,8 @@ const (
 	prefixBytes = "bytes/"
 )
 
-// SaveTrainState writes s to path atomically.
+// SaveTrainState writes s to path atomically. The float32 vectors are
+// written from s's own storage, not a copy: s must not change meanwhile.
 func SaveTrainState(path string, s *TrainState) error {
 	f := &safetensors.File{Metadata: map[string]string{}, Tensors: map[string]safetensors.Tensor{}}
 	for k, v := range s.Meta {
@@ -65,7 +66,7 @@ func SaveTrainState(path string, s *TrainState) error {
 	f.Metadata[metaFormat] = TrainStateFormat
 	f.Metadata[metaStep] = strconv.FormatInt(s.Step, 10)
 	for k, v := range s.F32 {
-		f.Tensors[prefixF32+k] = safetensors.FromFloat32([]int{len(v)}, v)
+		f.Tensors[prefixF32+k] = safetensors.Float32View([]int{len(v)}, v)
 	}
 	for k, v := range s.I64 {
 		f.Tensors[prefixI64+k] = safetensors.FromInt64([]int{len(v)}, v)

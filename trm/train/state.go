@@ -28,8 +28,20 @@ const (
 	nStScalars = 5
 )
 
-// State returns everything needed to resume bit-identically.
-func (tr *Trainer) State() *TrainState {
+// State returns everything needed to resume bit-identically: a copy,
+// which later steps do not change.
+func (tr *Trainer) State() *TrainState { return tr.state(true) }
+
+// state is State; without clone, the weights and the carry are the
+// trainer's own storage (for Save, which writes them before the next step
+// can change them; the optimizer and EMA states are copies either way).
+func (tr *Trainer) state(clone bool) *TrainState {
+	own := func(v []float32) []float32 {
+		if clone {
+			return append([]float32(nil), v...)
+		}
+		return v
+	}
 	st := &TrainState{
 		Step:  tr.step,
 		Meta:  map[string]string{stMode: string(tr.Mode), stConfig: string(tr.Cfg.MarshalIndent())},
@@ -38,10 +50,10 @@ func (tr *Trainer) State() *TrainState {
 		Bytes: map[string][]byte{},
 	}
 	for _, p := range tr.Model.TrainedParams() {
-		st.F32[stParams+p.Name] = append([]float32(nil), p.Value.Data...)
+		st.F32[stParams+p.Name] = own(p.Value.Data)
 	}
 	for _, p := range []*nn.Param{tr.Model.YInit, tr.Model.ZInit} {
-		st.F32[stFixed+p.Name] = append([]float32(nil), p.Value.Data...)
+		st.F32[stFixed+p.Name] = own(p.Value.Data)
 	}
 	ds := tr.dense.State()
 	for k, v := range ds.Tensors {
@@ -58,8 +70,8 @@ func (tr *Trainer) State() *TrainState {
 		}
 		emaStep = int64(es.Step)
 	}
-	st.F32[stCarryY] = append([]float32(nil), tr.y.Data...)
-	st.F32[stCarryZ] = append([]float32(nil), tr.z.Data...)
+	st.F32[stCarryY] = own(tr.y.Data)
+	st.F32[stCarryZ] = own(tr.z.Data)
 	st.I64[stSteps] = append([]int64(nil), tr.steps...)
 	st.I64[stIdx] = append([]int64(nil), tr.idx...)
 	h := make([]int64, len(tr.halted))
@@ -183,7 +195,7 @@ func (tr *Trainer) restore(ck *trm.Checkpoint, st *TrainState) error {
 // Save commits the checkpoint (EMA weights) and the training state into the
 // run folder dir (see Run.Save), with the run's wall time so far.
 func (tr *Trainer) Save(dir string) error {
-	st := tr.State()
+	st := tr.state(false)
 	st.Meta[stElapsed] = strconv.FormatFloat(tr.Elapsed().Seconds(), 'f', 3, 64)
 	return Run{Dir: dir}.Save(tr.Checkpoint(), st)
 }
