@@ -87,6 +87,37 @@ func TestTrainerFeedRestarts(t *testing.T) {
 	}
 }
 
+// TestTrainerFeedStartsAtConstruction: the first batch's examples are
+// generated from NewTrainer on, before the first step asks for them, and a
+// resumed trainer's feed starts where the run is.
+func TestTrainerFeedStartsAtConstruction(t *testing.T) {
+	cfg := trmtest.TinyConfig(t, nn.VariantMLP)
+	tr, err := NewTrainer(cfg, ModeCarry)
+	require.NoError(t, err)
+	defer tr.Close()
+	require.NotNil(t, tr.feed)
+	require.NotNil(t, tr.feed.f, "a feed runs before the first step")
+	assert.Equal(t, int64(0), tr.feed.f.next)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tr.feed.f.ch) < cfg.BatchSize && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	assert.GreaterOrEqual(t, len(tr.feed.f.ch), cfg.BatchSize, "the first batch waits, generated")
+
+	dir := t.TempDir()
+	for range 3 {
+		require.NoError(t, tr.Step())
+	}
+	require.NoError(t, Run{Dir: dir}.Create(cfg))
+	require.NoError(t, tr.Save(dir))
+	re, err := ResumeTrainer(dir, cfg, ModeCarry)
+	require.NoError(t, err)
+	defer re.Close()
+	require.NotNil(t, re.feed)
+	require.NotNil(t, re.feed.f)
+	assert.Equal(t, tr.dataPos, re.feed.f.next, "the resumed feed starts at the run's next example")
+}
+
 // TestTrainerDroppedStopsFeed: a trainer dropped without Close stops its
 // feed's goroutine once it is garbage collected.
 func TestTrainerDroppedStopsFeed(t *testing.T) {
