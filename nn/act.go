@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/trm-go/trm/asm"
+	"github.com/trm-go/trm/tensor"
 )
 
 // RMSEps is the epsilon of TRM's RMSNorm.
@@ -114,6 +115,50 @@ func (t *Tape) SwiGLU(gu *Node) *Node {
 		t.record(record{op: opSwiGLU, out: y, a: gu})
 	}
 	return y
+}
+
+// SwiGLULinear returns Linear(SwiGLU(gu), w, bias), the second half of a
+// SwiGLU MLP, without keeping SwiGLU(gu) ([..., I]) for the backward pass:
+// the backward step computes it again from gu (an exp per element, what
+// the forward pass did) for w's gradient. Values and gradients are those
+// of the two ops, bit for bit; a training step holds [..., I] less per MLP.
+func (t *Tape) SwiGLULinear(gu, w, bias *Node) *Node {
+	prev := t.noGrad
+	t.noGrad = true
+	h := t.SwiGLU(gu)
+	y := t.Linear(h, w, bias)
+	t.noGrad = prev
+	t.arena.free(h.Value.Data) // the next MLP's takes it
+	h.Value.Data = nil
+	if !prev && (need(gu) || need(w) || need(bias)) {
+		y.requiresGrad = true
+		t.record(record{op: opSwiGLULinear, out: y, a: gu, b: w, c: bias})
+	}
+	return y
+}
+
+func backSwiGLULinear(t *Tape, r *record) {
+	gu := r.a
+	cols := gu.Value.Cols()
+	var shape [MaxDims]int
+	s := append(shape[:0], gu.Value.Shape...)
+	s[len(s)-1] = cols / 2
+	h := t.nodes.get()
+	h.setShape(s)
+	h.Value.Data = t.arena.alloc(tensor.Size(s))
+	j := &t.rows
+	*j = rowJob{kind: rowsSwiGLU, out: h.Value.Data, a: gu.Value.Data, rows: gu.Value.Rows(), cols: cols}
+	t.runRows(j, j.rows, cols)
+	h.requiresGrad = need(gu)
+	lin := record{op: opLinear, out: r.out, a: h, b: r.b, c: r.c}
+	backLinear(t, &lin)
+	if need(gu) {
+		act := record{op: opSwiGLU, out: h, a: gu}
+		backSwiGLU(t, &act)
+		t.arena.free(h.Grad.Data)
+	}
+	t.arena.free(h.Value.Data)
+	h.Value.Data, h.Grad.Data = nil, nil
 }
 
 func backSwiGLU(t *Tape, r *record) {

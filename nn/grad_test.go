@@ -261,6 +261,18 @@ func testGradients(t *testing.T, trials int) {
 				ref: func(x [][]float64) []float64 {
 					return refTranspose(refSwiGLU(refTranspose(x[0], 2*s, in), 2*s), in, s)
 				}},
+			{name: "SwiGLULinear", shapes: [][]int{{b, s, 2 * in}, {out, in}, {out}},
+				tape: func(t *Tape, x []*Node) *Node { return t.SwiGLULinear(x[0], x[1], x[2]) },
+				ref: func(x [][]float64) []float64 {
+					return refLinear(refSwiGLU(x[0], 2*in), x[1], x[2], b*s, in, out)
+				}},
+			{name: "SwiGLURowsMixLinear", shapes: [][]int{{b, 2 * s, in}, {out, s}},
+				tape: func(t *Tape, x []*Node) *Node { return t.SwiGLURowsMixLinear(x[0], x[1]) },
+				ref: func(x [][]float64) []float64 {
+					h := refTranspose(refSwiGLU(refTranspose(x[0], 2*s, in), 2*s), in, s) // [b, s, in]
+					y := refLinear(refTranspose(h, s, in), x[1], nil, b*in, s, out)
+					return refTranspose(y, in, out)
+				}},
 			{name: "AddRMSNormCols", shapes: [][]int{{b, s, in}, {b, s, in}},
 				tape: func(t *Tape, x []*Node) *Node { return t.AddRMSNormCols(x[0], x[1], RMSEps) },
 				ref: func(x [][]float64) []float64 {

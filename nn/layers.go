@@ -38,11 +38,15 @@ func (l *Linear) Out() int { return l.Weight.Value.Shape[0] }
 
 // Forward applies the layer to x [..., In], giving [..., Out].
 func (l *Linear) Forward(t *Tape, x *Node) *Node {
-	var b *Node
-	if l.Bias != nil {
-		b = &l.Bias.Node
+	return t.Linear(x, &l.Weight.Node, l.biasNode())
+}
+
+// biasNode returns the bias's node, or nil without a bias.
+func (l *Linear) biasNode() *Node {
+	if l.Bias == nil {
+		return nil
 	}
-	return t.Linear(x, &l.Weight.Node, b)
+	return &l.Bias.Node
 }
 
 // Params returns the layer's parameters (weight, then bias if any).
@@ -109,9 +113,10 @@ func NewSwiGLU(name string, in int, expansion float64, rng *rand.Rand) *SwiGLU {
 	}
 }
 
-// Forward applies the MLP over the last axis of x.
+// Forward applies the MLP over the last axis of x. The SwiGLU's output is
+// not kept for the backward pass (Tape.SwiGLULinear).
 func (m *SwiGLU) Forward(t *Tape, x *Node) *Node {
-	return m.Down.Forward(t, t.SwiGLU(m.GateUp.Forward(t, x)))
+	return t.SwiGLULinear(m.GateUp.Forward(t, x), &m.Down.Weight.Node, m.Down.biasNode())
 }
 
 // MixForward applies the MLP over the second-to-last axis of x [..., S, D]
@@ -121,7 +126,7 @@ func (m *SwiGLU) MixForward(t *Tape, x *Node) *Node {
 	if m.GateUp.Bias != nil || m.Down.Bias != nil {
 		panic("nn: SwiGLU.MixForward: projections with a bias")
 	}
-	return t.MixLinear(t.SwiGLURows(t.MixLinear(x, &m.GateUp.Weight.Node)), &m.Down.Weight.Node)
+	return t.SwiGLURowsMixLinear(t.MixLinear(x, &m.GateUp.Weight.Node), &m.Down.Weight.Node)
 }
 
 // Params returns gate_up_proj's and down_proj's weights.

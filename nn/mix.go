@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/trm-go/trm/asm"
+	"github.com/trm-go/trm/tensor"
 )
 
 // The MLP-mixer's sequence MLP (mlp_t) mixes positions. The official code
@@ -110,6 +111,51 @@ func backSwiGLURows(t *Tape, r *record) {
 	tmp := j.tmp
 	t.runRows(j, rows, 2*d) // clears j
 	t.arena.free(tmp)
+}
+
+// SwiGLURowsMixLinear returns MixLinear(SwiGLURows(gu), w), the second half
+// of the MLP-mixer's sequence MLP, without keeping SwiGLURows(gu) for the
+// backward pass (see SwiGLULinear): bit-identical values and gradients, and
+// [..., I, D] less held per MLP in a training step.
+func (t *Tape) SwiGLURowsMixLinear(gu, w *Node) *Node {
+	prev := t.noGrad
+	t.noGrad = true
+	h := t.SwiGLURows(gu)
+	y := t.MixLinear(h, w)
+	t.noGrad = prev
+	t.arena.free(h.Value.Data)
+	h.Value.Data = nil
+	if !prev && (need(gu) || need(w)) {
+		y.requiresGrad = true
+		t.record(record{op: opSwiGLURowsMixLinear, out: y, a: gu, b: w})
+	}
+	return y
+}
+
+func backSwiGLURowsMixLinear(t *Tape, r *record) {
+	gu := r.a
+	gs := gu.Value.Shape
+	inter, d := gs[len(gs)-2]/2, gs[len(gs)-1]
+	var shape [MaxDims]int
+	s := append(shape[:0], gs...)
+	s[len(s)-2] = inter
+	h := t.nodes.get()
+	h.setShape(s)
+	h.Value.Data = t.arena.alloc(tensor.Size(s))
+	j := &t.rows
+	*j = rowJob{kind: rowsSwiGLURows, out: h.Value.Data, a: gu.Value.Data,
+		rows: mats(gu.Value.Data, 2*inter*d) * inter, cols: d, inter: inter}
+	t.runRows(j, j.rows, 2*d)
+	h.requiresGrad = need(gu)
+	lin := record{op: opMixLinear, out: r.out, a: h, b: r.b}
+	backMixLinear(t, &lin)
+	if need(gu) {
+		act := record{op: opSwiGLURows, out: h, a: gu}
+		backSwiGLURows(t, &act)
+		t.arena.free(h.Grad.Data)
+	}
+	t.arena.free(h.Value.Data)
+	h.Value.Data, h.Grad.Data = nil, nil
 }
 
 // AddRMSNormCols returns a + b normalised down each column of every

@@ -36,6 +36,8 @@ const (
 	opMixLinear
 	opSwiGLURows
 	opAddRMSNormCols
+	opSwiGLULinear
+	opSwiGLURowsMixLinear
 )
 
 // record is one recorded op: its kind, output, inputs and whatever it saved
@@ -111,6 +113,10 @@ func (r *record) backward(t *Tape) {
 		backSwiGLURows(t, r)
 	case opAddRMSNormCols:
 		backAddRMSNormCols(t, r)
+	case opSwiGLULinear:
+		backSwiGLULinear(t, r)
+	case opSwiGLURowsMixLinear:
+		backSwiGLURowsMixLinear(t, r)
 	default:
 		panic(fmt.Sprintf("nn: unknown op %d", r.op))
 	}
