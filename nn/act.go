@@ -149,12 +149,18 @@ func backSwiGLULinear(t *Tape, r *record) {
 	j := &t.rows
 	*j = rowJob{kind: rowsSwiGLU, out: h.Value.Data, a: gu.Value.Data, rows: gu.Value.Rows(), cols: cols}
 	t.runRows(j, j.rows, cols)
-	h.requiresGrad = need(gu)
-	lin := record{op: opLinear, out: r.out, a: h, b: r.b, c: r.c}
-	backLinear(t, &lin)
-	if need(gu) {
-		act := record{op: opSwiGLU, out: h, a: gu}
-		backSwiGLU(t, &act)
+	backRecomputed(t, h, record{op: opLinear, out: r.out, a: h, b: r.b, c: r.c}, record{op: opSwiGLU, out: h, a: gu})
+}
+
+// backRecomputed runs the backward steps of the two ops a fused op stands
+// for, given h, the value between them, computed again: use's (the op that
+// reads h), then, when h's producer has an input that needs a gradient,
+// produce's; and gives h's storage back.
+func backRecomputed(t *Tape, h *Node, use, produce record) {
+	h.requiresGrad = need(produce.a)
+	use.backward(t)
+	if h.requiresGrad {
+		produce.backward(t)
 		t.arena.free(h.Grad.Data)
 	}
 	t.arena.free(h.Value.Data)

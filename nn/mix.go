@@ -146,16 +146,7 @@ func backSwiGLURowsMixLinear(t *Tape, r *record) {
 	*j = rowJob{kind: rowsSwiGLURows, out: h.Value.Data, a: gu.Value.Data,
 		rows: mats(gu.Value.Data, 2*inter*d) * inter, cols: d, inter: inter}
 	t.runRows(j, j.rows, 2*d)
-	h.requiresGrad = need(gu)
-	lin := record{op: opMixLinear, out: r.out, a: h, b: r.b}
-	backMixLinear(t, &lin)
-	if need(gu) {
-		act := record{op: opSwiGLURows, out: h, a: gu}
-		backSwiGLURows(t, &act)
-		t.arena.free(h.Grad.Data)
-	}
-	t.arena.free(h.Value.Data)
-	h.Value.Data, h.Grad.Data = nil, nil
+	backRecomputed(t, h, record{op: opMixLinear, out: r.out, a: h, b: r.b}, record{op: opSwiGLURows, out: h, a: gu})
 }
 
 // AddRMSNormCols returns a + b normalised down each column of every
