@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/trm-go/trm/asm"
-	"github.com/trm-go/trm/tensor"
 )
 
 // RMSEps is the epsilon of TRM's RMSNorm.
@@ -123,11 +122,10 @@ func (t *Tape) SwiGLU(gu *Node) *Node {
 // the forward pass did) for w's gradient. Values and gradients are those
 // of the two ops, bit for bit; a training step holds [..., I] less per MLP.
 func (t *Tape) SwiGLULinear(gu, w, bias *Node) *Node {
-	prev := t.noGrad
-	t.noGrad = true
+	prev := t.SetNoGrad(true)
 	h := t.SwiGLU(gu)
 	y := t.Linear(h, w, bias)
-	t.noGrad = prev
+	t.SetNoGrad(prev)
 	t.arena.free(h.Value.Data) // the next MLP's takes it
 	h.Value.Data = nil
 	if !prev && (need(gu) || need(w) || need(bias)) {
@@ -138,18 +136,10 @@ func (t *Tape) SwiGLULinear(gu, w, bias *Node) *Node {
 }
 
 func backSwiGLULinear(t *Tape, r *record) {
-	gu := r.a
-	cols := gu.Value.Cols()
-	var shape [MaxDims]int
-	s := append(shape[:0], gu.Value.Shape...)
-	s[len(s)-1] = cols / 2
-	h := t.nodes.get()
-	h.setShape(s)
-	h.Value.Data = t.arena.alloc(tensor.Size(s))
-	j := &t.rows
-	*j = rowJob{kind: rowsSwiGLU, out: h.Value.Data, a: gu.Value.Data, rows: gu.Value.Rows(), cols: cols}
-	t.runRows(j, j.rows, cols)
-	backRecomputed(t, h, record{op: opLinear, out: r.out, a: h, b: r.b, c: r.c}, record{op: opSwiGLU, out: h, a: gu})
+	prev := t.SetNoGrad(true)
+	h := t.SwiGLU(r.a) // what the forward pass computed, again
+	t.SetNoGrad(prev)
+	backRecomputed(t, h, record{op: opLinear, out: r.out, a: h, b: r.b, c: r.c}, record{op: opSwiGLU, out: h, a: r.a})
 }
 
 // backRecomputed runs the backward steps of the two ops a fused op stands

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/trm-go/trm/asm"
-	"github.com/trm-go/trm/tensor"
 )
 
 // The MLP-mixer's sequence MLP (mlp_t) mixes positions. The official code
@@ -118,11 +117,10 @@ func backSwiGLURows(t *Tape, r *record) {
 // backward pass (see SwiGLULinear): bit-identical values and gradients, and
 // [..., I, D] less held per MLP in a training step.
 func (t *Tape) SwiGLURowsMixLinear(gu, w *Node) *Node {
-	prev := t.noGrad
-	t.noGrad = true
+	prev := t.SetNoGrad(true)
 	h := t.SwiGLURows(gu)
 	y := t.MixLinear(h, w)
-	t.noGrad = prev
+	t.SetNoGrad(prev)
 	t.arena.free(h.Value.Data)
 	h.Value.Data = nil
 	if !prev && (need(gu) || need(w)) {
@@ -133,20 +131,10 @@ func (t *Tape) SwiGLURowsMixLinear(gu, w *Node) *Node {
 }
 
 func backSwiGLURowsMixLinear(t *Tape, r *record) {
-	gu := r.a
-	gs := gu.Value.Shape
-	inter, d := gs[len(gs)-2]/2, gs[len(gs)-1]
-	var shape [MaxDims]int
-	s := append(shape[:0], gs...)
-	s[len(s)-2] = inter
-	h := t.nodes.get()
-	h.setShape(s)
-	h.Value.Data = t.arena.alloc(tensor.Size(s))
-	j := &t.rows
-	*j = rowJob{kind: rowsSwiGLURows, out: h.Value.Data, a: gu.Value.Data,
-		rows: mats(gu.Value.Data, 2*inter*d) * inter, cols: d, inter: inter}
-	t.runRows(j, j.rows, 2*d)
-	backRecomputed(t, h, record{op: opMixLinear, out: r.out, a: h, b: r.b}, record{op: opSwiGLURows, out: h, a: gu})
+	prev := t.SetNoGrad(true)
+	h := t.SwiGLURows(r.a) // what the forward pass computed, again
+	t.SetNoGrad(prev)
+	backRecomputed(t, h, record{op: opMixLinear, out: r.out, a: h, b: r.b}, record{op: opSwiGLURows, out: h, a: r.a})
 }
 
 // AddRMSNormCols returns a + b normalised down each column of every
