@@ -33,8 +33,9 @@ func prefault(s []float32) {
 // on a 2 MiB boundary, and the kernel is asked (MADV_HUGEPAGE) to back it
 // with transparent huge pages: the first write to each 2 MiB then maps it
 // in one fault instead of 512 (64 MiB prefaulted in 5 ms against 104 ms in
-// 4 KiB pages on this project's VM, BENCHMARKS.md), and the products that
-// stream through it miss the TLB less. Where the kernel has transparent
+// 4 KiB pages on this project's VM where its host had the memory backed,
+// no faster where it had not; BENCHMARKS.md); steady steps, which may miss
+// the TLB less, measured unchanged to 1–2% faster. Where the kernel has transparent
 // huge pages off the advice changes nothing (or is refused, and ignored),
 // and the chunk maps in 4 KiB pages as before. Aligning costs up to 2 MiB
 // of address space per chunk, never written and so never resident.

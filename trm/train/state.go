@@ -247,7 +247,6 @@ func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error)
 	if err := tr.restore(ck, st); err != nil {
 		return nil, err
 	}
-	tr.startFeed()
 	if e, ok := st.Meta[stElapsed]; ok {
 		secs, err := strconv.ParseFloat(e, 64)
 		if err != nil || !(secs >= 0) {
@@ -262,6 +261,7 @@ func ResumeTrainer(dir string, cfg trm.Config, mode TrainMode) (*Trainer, error)
 		tr.Recovered = fmt.Sprintf("%s was not at step %d (a save was interrupted); rewrote it from %s",
 			run.ModelPath(), st.Step, run.StatePath())
 	}
+	tr.startFeed() // last: a trainer refused above starts no goroutine
 	return tr, nil
 }
 
