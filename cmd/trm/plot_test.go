@@ -131,3 +131,18 @@ func TestPlotUsageErrors(t *testing.T) {
 	assert.ErrorIs(t, err, errHelp)
 	assert.Contains(t, stderr, "--ablation FILE.csv")
 }
+
+// TestPlotIntoMissingFolder: --out in a folder that does not exist is
+// refused naming the folder, never a temporary file, on one line (the
+// README's plot command run outside the repository).
+func TestPlotIntoMissingFolder(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "arith2")
+	writeMetricsRun(t, a)
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"plot", "--out", "docs/img/x.png", "arith2"}, &stdout, &stderr)
+	assert.Equal(t, exitFailure, code)
+	assert.Equal(t, "trm plot: writing \"docs/img/x.png\": folder \"docs/img\" does not exist\n", stderr.String())
+	assert.NoDirExists(t, filepath.Join(dir, "docs"))
+}

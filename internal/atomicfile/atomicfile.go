@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrNotRegular is what a NotRegularError matches with errors.Is.
@@ -86,7 +87,7 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+tempMark+"*")
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+		return fmt.Errorf("writing %q: %w", path, folderError(filepath.Dir(path), err))
 	}
 	defer func() {
 		if err != nil {
@@ -94,7 +95,8 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	// Errors name path, never the temporary file: the user knows only path.
+	bw := bufio.NewWriterSize(tempWriter{tmp}, 1<<20)
 	if err := write(bw); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
@@ -102,23 +104,89 @@ func Write(path string, write func(w io.Writer) error) (err error) {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+		return fmt.Errorf("writing %q: %w", path, withoutTemp(err))
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+		return fmt.Errorf("writing %q: %w", path, withoutTemp(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+		return fmt.Errorf("writing %q: %w", path, withoutTemp(err))
 	}
 	// Something may have appeared at path while write ran.
 	if err := Check(path); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+		return fmt.Errorf("writing %q: %w", path, withoutTemp(err))
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("writing %q: syncing folder: %w", path, err)
 	}
 	return nil
+}
+
+// FolderError reports that no file can be made in the folder of a Write's
+// destination: the folder does not exist, is not a folder, or refuses new
+// files. It wraps the system's error (errors.Is(err, fs.ErrNotExist) holds
+// for a missing folder).
+type FolderError struct {
+	// Dir is the folder, as the destination's path names it.
+	Dir string
+	// Err is the system's error (syscall.ENOENT, syscall.EACCES, ...).
+	Err error
+}
+
+func (e *FolderError) Error() string {
+	switch {
+	case errors.Is(e.Err, fs.ErrNotExist):
+		return fmt.Sprintf("folder %q does not exist", e.Dir)
+	case errors.Is(e.Err, syscall.ENOTDIR):
+		return fmt.Sprintf("folder %q is not a folder (or a path above it is a file)", e.Dir)
+	}
+	return fmt.Sprintf("folder %q: cannot make a file in it: %v", e.Dir, e.Err)
+}
+
+// Unwrap returns the system's error.
+func (e *FolderError) Unwrap() error { return e.Err }
+
+// folderError turns the error of creating the temporary file in dir into a
+// *FolderError naming dir.
+func folderError(dir string, err error) error {
+	return &FolderError{Dir: dir, Err: withoutTemp(err)}
+}
+
+// withoutTemp returns the system error inside a *fs.PathError or
+// *os.LinkError (which name the temporary file), prefixed with the
+// operation ("sync: input/output error"), or err itself.
+func withoutTemp(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &opError{pe.Op, pe.Err}
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return &opError{le.Op, le.Err}
+	}
+	return err
+}
+
+// opError is an operation's system error, without the file it was on.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// tempWriter writes to the temporary file, returning errors that do not
+// name it (a full disk is "write: no space left on device").
+type tempWriter struct{ f *os.File }
+
+func (w tempWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = withoutTemp(err)
+	}
+	return n, err
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -135,4 +137,61 @@ func TestCheck(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, nil, 0o644))
 	assert.NoError(t, Check(path), "a regular file is replaced")
 	assert.ErrorIs(t, Check(dir), ErrNotRegular)
+}
+
+// TestWriteNamesTheFolder: a write into a folder that does not exist, or
+// into a "folder" that is a file, says so about the folder and never names
+// the temporary file (the user knows only the destination).
+func TestWriteNamesTheFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	cases := []struct {
+		path, want string
+		notExist   bool
+	}{
+		{filepath.Join(dir, "img", "x.png"), fmt.Sprintf("writing %q: folder %q does not exist", filepath.Join(dir, "img", "x.png"), filepath.Join(dir, "img")), true},
+		{filepath.Join(dir, "a", "b", "x.png"), fmt.Sprintf("writing %q: folder %q does not exist", filepath.Join(dir, "a", "b", "x.png"), filepath.Join(dir, "a", "b")), true},
+		{filepath.Join(file, "x.png"), fmt.Sprintf("writing %q: folder %q is not a folder (or a path above it is a file)", filepath.Join(file, "x.png"), file), false},
+	}
+	for _, c := range cases {
+		called := false
+		err := Write(c.path, func(w io.Writer) error { called = true; return nil })
+		require.Error(t, err, c.path)
+		assert.Equal(t, c.want, err.Error())
+		assert.NotContains(t, err.Error(), tempMark)
+		assert.Equal(t, c.notExist, errors.Is(err, fs.ErrNotExist), c.path)
+		var fe *FolderError
+		require.ErrorAs(t, err, &fe)
+		assert.False(t, called)
+	}
+	// A relative path names its folder as given.
+	t.Chdir(dir)
+	err := Write(filepath.Join("docs", "img", "x.png"), func(w io.Writer) error { return nil })
+	assert.EqualError(t, err, `writing "docs/img/x.png": folder "docs/img" does not exist`)
+}
+
+// TestWithoutTemp: the errors of the temporary file (a write on a full
+// disk, a failed sync or rename) keep the operation and the system error,
+// not the temporary file's name.
+func TestWithoutTemp(t *testing.T) {
+	tmp := "/d/.x.png.tmp123"
+	err := withoutTemp(&fs.PathError{Op: "write", Path: tmp, Err: syscall.ENOSPC})
+	assert.EqualError(t, err, "write: no space left on device")
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	err = withoutTemp(&os.LinkError{Op: "rename", Old: tmp, New: "/d/x.png", Err: syscall.EXDEV})
+	assert.EqualError(t, err, "rename: invalid cross-device link")
+	assert.ErrorIs(t, err, syscall.EXDEV)
+	other := errors.New("plots: bad figure")
+	assert.Equal(t, other, withoutTemp(other))
+
+	// The writer a callback gets reports its errors without the temporary
+	// file's name.
+	f, err := os.CreateTemp(t.TempDir(), ".x.png"+tempMark+"*")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	_, werr := tempWriter{f}.Write([]byte("x"))
+	assert.EqualError(t, werr, "write: file already closed")
+	assert.ErrorIs(t, werr, os.ErrClosed)
+	assert.NotContains(t, werr.Error(), ".tmp")
 }

@@ -146,16 +146,15 @@ func (f *Figure) Write(w io.Writer, format Format) error {
 }
 
 // Save writes the figure to path, in the format of its extension (.png or
-// .svg), atomically: a failure leaves any previous file in place.
+// .svg), atomically: a failure leaves any previous file in place. Its
+// errors name path (writing "docs/img/x.png": folder "docs/img" does not
+// exist); the folder is not created.
 func (f *Figure) Save(path string) error {
 	format, err := FormatOf(path)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(path, func(w io.Writer) error { return f.Write(w, format) }); err != nil {
-		return fmt.Errorf("plots: %w", err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return f.Write(w, format) })
 }
 
 // Series is one named curve: points (X[i], Y[i]). Points with a
