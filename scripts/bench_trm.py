@@ -7,8 +7,8 @@ implementation of the model of docs (trm-spec.md) with the same shapes and the
 same matrix products as the Go model, written for speed (the float64 oracle is
 scripts/golden/trm_ref.py):
 
-    /usr/bin/python3 scripts/bench_trm.py --variant mlp --mode train --batch 8 --threads 1
-    /usr/bin/python3 scripts/bench_trm.py --variant attn --mode infer --batch 1 --threads 2
+    /usr/bin/python3 scripts/bench_trm.py --variant mlp --mode train --batch 8
+    /usr/bin/python3 scripts/bench_trm.py --variant attn --mode infer --batch 1 --torch-threads 1 --blas-threads 2
 
 Variants (hidden 512, 8 heads, expansion 4, 2 layers, T = 3, n = 6, N_sup = 16,
 9x9 Sudoku: vocabulary 11, L = 81), as in the Go benchmarks:
@@ -38,8 +38,18 @@ B puzzles from (y_init, z_init), with the argmax of the logits after each.
 Debian's torch makes its matrix products through libblas.so.3: with the reference
 BLAS (libblas3) they run at a few GFLOP/s, so run it with OpenBLAS
 (libopenblas0-pthread; scripts/bench_trm.sh puts it first on LD_LIBRARY_PATH). The
-JSON names the BLAS library the process loaded. --threads also sets
-OPENBLAS_NUM_THREADS (OpenBLAS's own threads) before torch is imported.
+JSON names the BLAS library the process loaded.
+
+Two thread pools do the work, and each is pinned before torch is imported:
+torch's own (OpenMP: element-wise ops, reductions, and the parallel loops
+around small products) by --torch-threads (OMP_NUM_THREADS, MKL_NUM_THREADS
+and torch.set_num_threads; inter-op threads 1), and OpenBLAS's pthreads
+(every matrix product) by --blas-threads (OPENBLAS_NUM_THREADS). Their sum
+can exceed the cores the process may run on: scripts/bench_trm.sh pins the
+process to C cores with taskset and tries every split of them. The JSON
+reports cpu_s, the CPU time (user + system) of the timed runs, and
+cpu_per_wall = cpu_s / their wall time: at most about 1 for a process held
+to one thread in each pool (TestBenchTorchPinning checks it).
 
 It prints one JSON line: the median seconds per step/inference over --repeat
 timed runs (after --warmup untimed ones), samples/s (train: B per step) or
@@ -58,22 +68,24 @@ import sys
 import time
 
 
-def _threads_from_argv(argv):
-    """The --threads value of argv (1 when absent), read before torch is imported."""
+def _flag_from_argv(argv, name):
+    """The value of flag name (e.g. "--blas-threads") in argv, "1" when absent; read before
+    torch is imported, since the thread pools size themselves when their libraries load."""
     for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
+        if a == name and i + 1 < len(argv):
             return argv[i + 1]
-        if a.startswith("--threads="):
+        if a.startswith(name + "="):
             return a.split("=", 1)[1]
     return "1"
 
 
 if __name__ == "__main__":
     # Debian's torch makes its matrix products through libblas.so.3; when that is OpenBLAS
-    # (scripts/bench_trm.sh sees to it), OpenBLAS runs its own threads, as many as there are
-    # cores unless told otherwise when the library loads: hold it to --threads like
-    # torch.set_num_threads holds torch's own.
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _threads_from_argv(sys.argv)
+    # (scripts/bench_trm.sh sees to it), OpenBLAS runs its own pthreads, as many as there are
+    # cores unless told otherwise when the library loads: hold it to --blas-threads. torch's
+    # OpenMP pool likewise reads OMP_NUM_THREADS when it starts: hold it to --torch-threads.
+    os.environ["OPENBLAS_NUM_THREADS"] = _flag_from_argv(sys.argv, "--blas-threads")
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = _flag_from_argv(sys.argv, "--torch-threads")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -324,18 +336,32 @@ class Trainer:
         return float(loss)
 
 
+def openblas_threads(lib):
+    """The thread count of the OpenBLAS loaded from lib (openblas_get_num_threads), or None
+    when lib is not OpenBLAS."""
+    import ctypes
+    try:
+        return ctypes.CDLL(lib).openblas_get_num_threads()
+    except (OSError, AttributeError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", choices=VARIANTS, default="mlp")
     ap.add_argument("--mode", choices=("train", "infer"), default="train")
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="torch's own threads: OMP_NUM_THREADS and torch.set_num_threads (default 1)")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="OpenBLAS's threads for the matrix products: OPENBLAS_NUM_THREADS (default 1)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs (default 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
     ap.add_argument("--hidden", type=int, default=512, help="hidden size (smaller for smoke tests)")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.torch_threads)
+    torch.set_num_interop_threads(1)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
     B = args.batch
@@ -359,21 +385,27 @@ def main():
     for _ in range(args.warmup):
         run()
     times = []
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     for _ in range(args.repeat):
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     med = statistics.median(times)
     f = flops(args.variant, B, train, hidden=args.hidden)
     blas = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower()})
+    blas_threads = openblas_threads(blas[0]) if blas else None
     print(json.dumps({
         "impl": "pytorch", "torch": torch.__version__, "variant": args.variant, "mode": args.mode,
-        "batch": B, "threads": torch.get_num_threads(), "hidden": args.hidden, "seq": model.S,
+        "batch": B, "torch_threads": torch.get_num_threads(), "blas_threads": blas_threads,
+        "hidden": args.hidden, "seq": model.S,
         "warmup": args.warmup, "repeat": args.repeat, "median_s": round(med, 6),
         "times_s": [round(t, 6) for t in times],
         ("samples_per_s" if train else "puzzles_per_s"): round(B / med, 4),
         "gflop": round(f / 1e9, 4), "gflop_per_s": round(f / med / 1e9, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_s": round(cpu, 6), "cpu_per_wall": round(cpu / sum(times), 3),
         "blas": blas[0] if blas else "", "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
     }))
 
