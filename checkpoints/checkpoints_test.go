@@ -3,6 +3,7 @@ package checkpoints_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -170,4 +171,69 @@ func gridDigits(grid string) string {
 		}
 		return -1
 	}, grid)
+}
+
+// TestResolve: "embedded:NAME" names a shipped model; anything else is a
+// file path for the caller to read; an unknown NAME lists the shipped ones.
+func TestResolve(t *testing.T) {
+	data, ok, err := checkpoints.Resolve("embedded:sudoku9")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	want, _ := checkpoints.Lookup("sudoku9")
+	assert.Equal(t, want, data)
+
+	data, ok, err = checkpoints.Resolve("runs/a5/model.safetensors")
+	assert.NoError(t, err)
+	assert.False(t, ok)
+	assert.Nil(t, data)
+
+	_, ok, err = checkpoints.Resolve("embedded:chess")
+	assert.True(t, ok)
+	require.ErrorIs(t, err, checkpoints.ErrNotShipped)
+	assert.EqualError(t, err, `no model is shipped for "chess" (shipped: arith, sudoku6, sudoku9)`)
+}
+
+// TestDocumentedParamCounts: the documentation states each shipped model's
+// parameter count as trm.ModelConfig.ParamCount counts it (the trained
+// parameters, as the official code's model.parameters(): without the
+// y_init/z_init buffers, H_init/L_init there, nor a puzzle-embedding
+// table), the one count trm train, trm import/export, trm ablate and
+// GET /v1/models report.
+func TestDocumentedParamCounts(t *testing.T) {
+	docs := map[string]string{}
+	for _, f := range []string{"doc.go", "embed.go", "../README.md", "../RESULTS.md"} {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		docs[f] = string(b)
+	}
+	mentions := map[string][]string{
+		"arith":   {"doc.go", "../README.md"},
+		"sudoku6": {"doc.go", "embed.go", "../README.md", "../RESULTS.md"},
+		"sudoku9": {"doc.go", "embed.go", "../README.md", "../RESULTS.md"},
+	}
+	for _, name := range checkpoints.Tasks() {
+		data, _ := checkpoints.Lookup(name)
+		ck, err := trm.DecodeCheckpoint(data, name)
+		require.NoError(t, err)
+		n := ck.Config.ParamCount()
+		var all int64
+		for _, tn := range ck.Tensors {
+			all += int64(len(tn))
+		}
+		hidden := int64(ck.Config.HiddenSize)
+		assert.Equal(t, all-2*hidden, n, "%s: every tensor but y_init and z_init", name)
+		for _, f := range mentions[name] {
+			assert.True(t, strings.Contains(docs[f], withCommas(n)), "%s states %s's %s parameters", f, name, withCommas(n))
+			assert.False(t, strings.Contains(docs[f], withCommas(all)), "%s counts %s's y_init/z_init buffers (%s)", f, name, withCommas(all))
+		}
+	}
+}
+
+// withCommas formats n with thousands separators: 132738 → "132,738".
+func withCommas(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -2,7 +2,10 @@ package checkpoints
 
 import (
 	_ "embed"
+	"errors"
+	"fmt"
 	"sort"
+	"strings"
 )
 
 // arith is the default demo model: sums of numbers of up to 5 digits (see
@@ -46,4 +49,42 @@ func Tasks() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Prefix marks a shipped model where a checkpoint file is expected:
+// "embedded:arith" is the arith model. infer.LoadPredictor and
+// infer.LoadCheckpoint accept it, and so every trm command that takes a
+// checkpoint (--checkpoint, trm export, trm serve --model NAME=PATH).
+const Prefix = "embedded:"
+
+// ErrNotShipped is what Resolve's error for an unknown name matches with
+// errors.Is.
+var ErrNotShipped = errors.New("no such shipped model")
+
+// NotShippedError reports an "embedded:NAME" whose NAME has no shipped
+// model. It matches ErrNotShipped with errors.Is.
+type NotShippedError struct{ Name string }
+
+func (e *NotShippedError) Error() string {
+	return fmt.Sprintf("no model is shipped for %q (shipped: %s)", e.Name, strings.Join(Tasks(), ", "))
+}
+
+// Is reports whether target is ErrNotShipped.
+func (e *NotShippedError) Is(target error) bool { return target == ErrNotShipped }
+
+// Resolve returns the checkpoint that src names when it is
+// "embedded:NAME" (Prefix and a name of Tasks), with ok true. For any other
+// src (a file path) it returns nil, false and no error. A NAME that is not
+// shipped is a *NotShippedError (errors.Is(err, ErrNotShipped)) listing
+// the shipped ones. The bytes are shared: do not modify them.
+func Resolve(src string) (data []byte, ok bool, err error) {
+	name, ok := strings.CutPrefix(src, Prefix)
+	if !ok {
+		return nil, false, nil
+	}
+	data, found := Lookup(name)
+	if !found {
+		return nil, true, &NotShippedError{Name: name}
+	}
+	return data, true, nil
 }

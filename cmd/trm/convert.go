@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -96,7 +97,7 @@ func runImport(_ context.Context, e env, args []string) error {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
-		return fmt.Errorf("import: %w", err)
+		return fmt.Errorf("--out %s: %w", f.out, err)
 	}
 	if err := trm.SaveCheckpoint(f.out, ck); err != nil {
 		return err
@@ -160,21 +161,15 @@ func runExport(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ck *trm.Checkpoint
-	if name, ok := strings.CutPrefix(f.src, "embedded:"); ok {
-		data, found := checkpoints.Lookup(name)
-		if !found {
-			return usagef("no model is shipped for task %q (shipped: %s)", name, strings.Join(checkpoints.Tasks(), ", "))
-		}
-		ck, err = trm.DecodeCheckpoint(data, f.src)
-	} else {
-		ck, err = trm.LoadCheckpoint(f.src)
+	ck, err := infer.LoadCheckpoint(f.src)
+	if errors.Is(err, checkpoints.ErrNotShipped) {
+		return usageError{err.Error()}
 	}
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("--out %s: %w", f.out, err)
 	}
 	name := f.name
 	if name == "" {

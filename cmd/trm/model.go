@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -100,33 +101,34 @@ func (m *modelFlags) load() (*infer.Predictor, string, error) {
 	return p, label, nil
 }
 
-// loadModel returns the model of --checkpoint, or the embedded model of the
-// task (arith by default) when it is empty, with the task the task flags
-// choose (see taskForModel).
+// loadModel returns the model of --checkpoint (a file, or embedded:NAME for
+// a shipped model: infer.LoadPredictor), or the embedded model of the task
+// (arith by default) when it is empty, with the task the task flags choose
+// (see taskForModel).
 func loadModel(path string, tf *taskFlags) (*infer.Predictor, string, error) {
 	var (
-		p     *infer.Predictor
-		label string
-		err   error
+		p   *infer.Predictor
+		err error
 	)
-	if path != "" && isTorchFile(path) {
-		// An official PyTorch checkpoint: the task flags may name its task.
-		label = path
-		p, err = loadTorchPredictor(path, tf)
-	} else if path != "" {
-		label = path
-		p, err = infer.LoadPredictor(path)
-	} else {
+	if path == "" {
 		name := tf.name
 		if name == "" {
 			name = "arith"
 		}
-		data, ok := checkpoints.Lookup(name)
-		if !ok {
+		if _, ok := checkpoints.Lookup(name); !ok {
 			return nil, "", usagef("no model is shipped for task %q (shipped: %s); pass --checkpoint", name, strings.Join(checkpoints.Tasks(), ", "))
 		}
-		label = "embedded:" + name
-		p, err = infer.DecodePredictor(data, label)
+		path = checkpoints.Prefix + name
+	}
+	label := path
+	if isTorchFile(path) {
+		// An official PyTorch checkpoint: the task flags may name its task.
+		p, err = loadTorchPredictor(path, tf)
+	} else {
+		p, err = infer.LoadPredictor(path)
+	}
+	if errors.Is(err, checkpoints.ErrNotShipped) {
+		return nil, "", usagef("--checkpoint %s: %v", path, err)
 	}
 	if err != nil {
 		return nil, "", err

@@ -82,9 +82,14 @@ func TestPredictor(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, got, got2)
 
-	// Early exit.
+	// Early exit, when asked for: the default runs all N_sup steps.
 	m.QHead.Bias.Value.Data[0] = 5
+	assert.Equal(t, trm.HaltFull, p.Halt, "the default of trm infer")
 	got3, err := p.Predict(inputs[0])
+	require.NoError(t, err)
+	assert.Equal(t, c.HaltMaxSteps, got3[0].Steps)
+	p.Halt = trm.HaltEarly
+	got3, err = p.Predict(inputs[0])
 	require.NoError(t, err)
 	assert.Equal(t, 1, got3[0].Steps)
 	p.Halt = trm.HaltFull
@@ -105,6 +110,33 @@ func TestPredictor(t *testing.T) {
 	got5, err := lp.Predict(inputs...)
 	require.NoError(t, err)
 	assert.Equal(t, got, got5)
+}
+
+// TestLoadPredictorEmbedded: "embedded:NAME" loads a shipped model, the
+// loader every trm command uses; its answers are trm infer's (all N_sup
+// steps by default), so 99999 + 1 is 100000, not the early-halting 0.
+func TestLoadPredictorEmbedded(t *testing.T) {
+	p, err := infer.LoadPredictor("embedded:arith")
+	require.NoError(t, err)
+	assert.Equal(t, "arith", p.Task.Name())
+	assert.Equal(t, trm.HaltFull, p.Halt)
+	got, err := p.Predict("99999 + 1")
+	require.NoError(t, err)
+	assert.Equal(t, "100000", got[0].Answer)
+	assert.Equal(t, p.Model.Config.HaltMaxSteps, got[0].Steps)
+
+	ck, err := infer.LoadCheckpoint("embedded:sudoku6")
+	require.NoError(t, err)
+	assert.Equal(t, "sudoku6", ck.Config.Task)
+
+	_, err = infer.LoadPredictor("embedded:nope")
+	require.ErrorIs(t, err, checkpoints.ErrNotShipped)
+	assert.EqualError(t, err, `no model is shipped for "nope" (shipped: arith, sudoku6, sudoku9)`)
+
+	// A file is still a file.
+	_, err = infer.LoadPredictor(filepath.Join(t.TempDir(), "missing.safetensors"))
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, checkpoints.ErrNotShipped)
 }
 
 // stopAfter is a context that reports itself cancelled from its limit+1-th

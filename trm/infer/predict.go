@@ -5,19 +5,24 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/trm-go/trm/checkpoints"
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/task"
 )
 
 // Predictor answers user inputs with a trained model: it encodes the text
-// with the model's task, runs the supervision steps with early exit and
-// decodes the answer. It is not safe for concurrent use (give each
-// goroutine its own, they can share nothing else).
+// with the model's task, runs the supervision steps (all N_sup of them by
+// default, as trm infer) and decodes the answer. It is not safe for
+// concurrent use (give each goroutine its own, they can share nothing
+// else).
 type Predictor struct {
 	Model *trm.Model
 	Task  task.Task
-	// Halt is trm.HaltEarly (default from NewPredictor: stop a sample at its
-	// first q_halt > 0) or trm.HaltFull (always N_sup steps).
+	// Halt is trm.HaltFull (the default, also of the zero value: always
+	// N_sup steps, as trm infer and the published numbers) or
+	// trm.HaltEarly (stop a sample at its first q_halt > 0: fewer steps,
+	// but the shipped arith model then stops some long carry chains such
+	// as 99999 + 1 one step too soon, with a wrong answer).
 	Halt trm.HaltMode
 	// MaxSteps caps the supervision steps (0: the model's N_sup).
 	MaxSteps int
@@ -62,23 +67,44 @@ type Prediction struct {
 	Valid *bool
 }
 
-// NewPredictor returns a predictor for m on the task its config names, with
-// early exit.
+// NewPredictor returns a predictor for m on the task its config names,
+// running all N_sup supervision steps (trm.HaltFull, the default of trm
+// infer; set Halt to trm.HaltEarly for early exit).
 func NewPredictor(m *trm.Model) (*Predictor, error) {
 	t, err := m.Config.NewTask()
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{Model: m, Task: t, Halt: trm.HaltEarly}, nil
+	return &Predictor{Model: m, Task: t, Halt: trm.HaltFull}, nil
 }
 
-// LoadPredictor reads a checkpoint file and returns its predictor.
-func LoadPredictor(path string) (*Predictor, error) {
-	ck, err := trm.LoadCheckpoint(path)
+// LoadPredictor returns the predictor of the checkpoint src names (see
+// LoadCheckpoint): "embedded:arith" for a model shipped in the binary, or
+// a file.
+func LoadPredictor(src string) (*Predictor, error) {
+	ck, err := LoadCheckpoint(src)
 	if err != nil {
 		return nil, err
 	}
 	return predictorFrom(ck)
+}
+
+// LoadCheckpoint reads the checkpoint src names: "embedded:NAME"
+// (checkpoints.Prefix) for a model shipped in the binary (arith, sudoku6,
+// sudoku9: checkpoints.Tasks), otherwise a file, read by
+// trm.LoadCheckpoint (a .safetensors file, or an official PyTorch
+// checkpoint with its all_config.yaml beside it). Every trm command that
+// takes a checkpoint resolves it here. An unknown shipped name is an error
+// matching checkpoints.ErrNotShipped.
+func LoadCheckpoint(src string) (*trm.Checkpoint, error) {
+	data, embedded, err := checkpoints.Resolve(src)
+	switch {
+	case err != nil:
+		return nil, err
+	case embedded:
+		return trm.DecodeCheckpoint(data, src)
+	}
+	return trm.LoadCheckpoint(src)
 }
 
 // DecodePredictor returns the predictor of a checkpoint held in memory (an
