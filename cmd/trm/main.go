@@ -42,6 +42,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -161,15 +162,40 @@ func runContext(ctx context.Context, e env, args []string) (code int) {
 		fmt.Fprintf(e.stderr, "trm %s: interrupted\n", name)
 		return exitInterrupted
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "trm %s: %v\nRun 'trm help %s' for usage.\n", name, err, name)
+		fmt.Fprintf(e.stderr, "%s\nRun 'trm help %s' for usage.\n", errorLine(name, err), name)
 		return exitUsage
 	case errors.As(err, &ie):
-		fmt.Fprintf(e.stderr, "trm %s: %v\n", name, err)
+		fmt.Fprintf(e.stderr, "%s\n", errorLine(name, err))
 		return exitUsage
 	default:
-		fmt.Fprintf(e.stderr, "trm %s: %v\n", name, err)
+		fmt.Fprintf(e.stderr, "%s\n", errorLine(name, err))
 		return exitFailure
 	}
+}
+
+// errorLine returns the line that reports a command's error: "trm NAME: "
+// and the message, with the command said once (a library error that starts
+// with the command's name, as trm.ImportTorch's "import: ..." does, loses
+// that prefix) and on one line (line breaks inside the message become
+// "; ", so a multi-line message from a library still reads as one line).
+func errorLine(name string, err error) string {
+	msg := err.Error()
+	for {
+		rest, ok := strings.CutPrefix(msg, name+": ")
+		if !ok {
+			break
+		}
+		msg = rest
+	}
+	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	msg = strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), "; ")
+	if rest, ok := strings.CutPrefix(msg, name+" "); ok && strings.HasPrefix(rest, `"`) {
+		return "trm " + msg // import "x": ... reads trm import "x": ...
+	}
+	return "trm " + name + ": " + msg
 }
 
 func findCommand(name string) (command, bool) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -261,5 +262,45 @@ func TestIsTerminal(t *testing.T) {
 	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
 		defer tty.Close()
 		assert.True(t, isTerminal(tty))
+	}
+}
+
+// TestErrorsSayTheCommandOnce: each command's failure is one line that
+// names the command once, whatever prefix the library put on its error
+// (trm.ImportTorch's "import: ...": before, "trm import: import: open ...").
+func TestErrorsSayTheCommandOnce(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"import", missing, "--out", filepath.Join(t.TempDir(), "x.safetensors")},
+		{"export", missing, "--out", t.TempDir()},
+		{"export", "embedded:chess", "--out", t.TempDir()},
+		{"infer", "--checkpoint", missing, "3 + 7"},
+		{"infer", "--checkpoint", "embedded:chess", "3 + 7"},
+		{"eval", "--checkpoint", missing},
+		{"trace", "--checkpoint", missing, "3 + 7"},
+		{"gen", "--task", "arith", "--out", filepath.Join(missing, "x.jsonl")},
+	} {
+		code, _, errOut := trmRun(args...)
+		assert.NotEqual(t, 0, code, "%v", args)
+		first, _, _ := strings.Cut(errOut, "\n")
+		assert.True(t, strings.HasPrefix(first, "trm "+args[0]), "%v: %q", args, errOut)
+		assert.Equal(t, 1, strings.Count(first, args[0]+": "), "%v says the command once: %q", args, first)
+		assert.NotContains(t, errOut, ".tmp", "%v names no temporary file", args)
+		if code == exitFailure {
+			assert.Equal(t, 1, strings.Count(errOut, "\n"), "%v: one line: %q", args, errOut)
+		}
+	}
+}
+
+func TestErrorLine(t *testing.T) {
+	for _, c := range []struct{ name, msg, want string }{
+		{"import", "import: open x: no such file or directory", "trm import: open x: no such file or directory"},
+		{"import", `import "x": no all_config.yaml beside it`, `trm import "x": no all_config.yaml beside it`},
+		{"export", "export: export: bad", "trm export: bad"},
+		{"plot", "plots: no runs", "trm plot: plots: no runs"},
+		{"import", "config: want\n  struct {\n    A int\n  }\n", "trm import: config: want; struct {; A int; }"},
+		{"train", "training diverged", "trm train: training diverged"},
+	} {
+		assert.Equal(t, c.want, errorLine(c.name, errors.New(c.msg)), c.msg)
 	}
 }
