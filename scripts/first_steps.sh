@@ -6,7 +6,7 @@
 # RSS (/usr/bin/time). The run folder is a temporary one, deleted after.
 #
 #   scripts/first_steps.sh BIN [BATCH [MICRO_BATCH [CONFIG [STEPS [THREADS]]]]]
-#   scripts/first_steps.sh ./trm 64 8      # the shipped 9×9 recipe at batch 64 in passes of 8
+#   scripts/first_steps.sh bin/trm 64 8    # the shipped 9×9 recipe at batch 64 in passes of 8
 set -euo pipefail
 bin=$1 b=${2:-8} mb=${3:-0} cfg=${4:-checkpoints/sudoku9.config.json} steps=${5:-30} threads=${6:-1}
 d=$(mktemp -d)
