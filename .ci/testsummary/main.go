@@ -91,7 +91,7 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 	if err := sc.Err(); err != nil {
 		return failed, err
 	}
-	fmt.Fprintf(w, "\n%d skipped tests:\n", len(skips))
+	fmt.Fprintf(w, "\nskipped tests (%d):\n", len(skips))
 	for _, s := range skips {
 		fmt.Fprintf(w, "  %s %s: %s\n", s.pkg, s.test, s.reason)
 	}
