@@ -32,8 +32,15 @@
 // The recursion is what solves the long carry chains: one supervision step
 // gets 65% of them, two get all. The halting head, trained on the natural
 // mix where such sums are rare, is overconfident on them and often stops
-// after the first step; that is why trm infer runs all N_sup steps unless
-// asked for --halt early.
+// after the first step; that is why trm infer and infer.Predictor run all
+// N_sup steps unless asked for early halting (--halt early,
+// trm.HaltEarly).
+//
+// Each model can be loaded by name wherever a checkpoint file is taken:
+// "embedded:arith" (Prefix + name) in infer.LoadPredictor and in every trm
+// command; Resolve and Lookup give the bytes. Parameter counts here are
+// trm.ModelConfig.ParamCount's: the trained parameters, as the official
+// code's model.parameters() counts them (not the y_init/z_init buffers).
 //
 // The same network without recursion (T = 1, n = 1, N_sup = 1,
 // arith-norecursion.config.json) learns the common sums as well but not the
