@@ -124,7 +124,8 @@ func (p *nodePool) get() *Node {
 // A Tape is not safe for concurrent use. Several tapes may run forward
 // passes over the same Params at once (they only read them); Backward adds
 // to the Params' Grad, so backward passes over shared Params must not
-// overlap.
+// overlap, unless each tape keeps those gradients private
+// (SetPrivateGrads).
 type Tape struct {
 	arena  arena
 	nodes  nodePool
@@ -134,6 +135,7 @@ type Tape struct {
 	rows   rowJob        // reused by the parallel row and element-wise ops
 	cols   colJob        // reused by the column-wise ops (AddRMSNormCols)
 	packs  weightPacks   // packed weights while they are frozen (FreezeWeights)
+	priv   privGrads     // Params whose gradients go to the tape's own buffers (SetPrivateGrads)
 	team   tensor.Team   // goroutines the ops may use (SetTeam, SetTuner)
 	tuner  *tensor.Tuner // times network applications and backward passes; nil: off
 }
@@ -412,4 +414,9 @@ func (t *Tape) Reshape(x *Node, shape ...int) *Node {
 	return n
 }
 
-func (t *Tape) record(r record) { t.recs = append(t.recs, r) }
+func (t *Tape) record(r record) {
+	if t.priv.nodes != nil {
+		r.a, r.b, r.c = t.private(r.a), t.private(r.b), t.private(r.c)
+	}
+	t.recs = append(t.recs, r)
+}

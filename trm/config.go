@@ -159,8 +159,10 @@ type TrainConfig struct {
 	// activations then take the memory of micro_batch samples instead of
 	// the whole batch's, and each pass's products stay a size the cores
 	// run well. The update is the whole batch's up to float rounding (the
-	// gradient sums run in another order). 0 (the default), or a value
-	// ≥ global_batch_size, runs the batch in one pass.
+	// gradient sums run in another order). The passes run at once, one per
+	// worker (data-parallel; bit-identical for every worker count). 0 (the
+	// default) picks the pass itself (Config.AutoPassBatch); a value
+	// ≥ global_batch_size runs the batch in one pass.
 	MicroBatch int `json:"micro_batch,omitempty"`
 	// Seed seeds parameter init, data order and halting exploration.
 	Seed uint64 `json:"seed"`
@@ -177,12 +179,36 @@ type TrainConfig struct {
 }
 
 // PassBatch returns the number of samples of one forward and backward pass
-// of a training step: MicroBatch when it splits the batch, else BatchSize.
-func (c TrainConfig) PassBatch() int {
-	if c.MicroBatch > 0 && c.MicroBatch < c.BatchSize {
+// of a training step: MicroBatch when it splits the batch, AutoPassBatch
+// when MicroBatch is 0, else (MicroBatch ≥ BatchSize) BatchSize.
+func (c Config) PassBatch() int {
+	switch {
+	case c.MicroBatch == 0:
+		return min(c.AutoPassBatch(), c.BatchSize)
+	case c.MicroBatch < c.BatchSize:
 		return c.MicroBatch
 	}
 	return c.BatchSize
+}
+
+// PassRows is the number of sequence positions (samples × (L+P)) that
+// AutoPassBatch aims a pass at: enough rows for the matrix products to run
+// near the GEMM peak, few enough that a pass's activations stay near the
+// caches and a batch splits into passes that run at once on several cores
+// (see BENCHMARKS.md, "Passes").
+const PassRows = 512
+
+// AutoPassBatch returns the pass a training step runs in when micro_batch
+// is 0: the largest power of two P with P·(L+P) ≤ PassRows (at least 1), so
+// that examples/s do not fall as the batch grows and a batch of more than
+// P samples runs on up to ⌈B/P⌉ cores. It depends on the model's shape
+// only, never on the machine: a run computes the same bits everywhere.
+func (c Config) AutoPassBatch() int {
+	p := 1
+	for 2*p*c.SeqTotal() <= PassRows {
+		p *= 2
+	}
+	return p
 }
 
 // OptimizerConfig returns the hyper-parameters of the dense optimizer.

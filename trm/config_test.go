@@ -84,6 +84,34 @@ func TestPrefixLen(t *testing.T) {
 	assert.Equal(t, 97, c.SeqTotal())
 }
 
+// TestPassBatch: micro_batch 0 runs a training step in the automatic pass
+// (the largest power of two with pass·(L+P) ≤ trm.PassRows), capped by the
+// batch; a micro_batch below the batch is the pass; one at or above it
+// means one pass of the whole batch.
+func TestPassBatch(t *testing.T) {
+	for _, tc := range []struct {
+		seq, prefix, batch, micro, want int
+	}{
+		{81, 0, 8, 0, 4},   // 9×9 Sudoku: 4·81 = 324 ≤ 512 < 648
+		{81, 16, 64, 0, 4}, // with the 16-token prefix: 4·97 = 388
+		{16, 0, 64, 0, 32}, // arith: 32·16 = 512
+		{16, 0, 8, 0, 8},   // capped by the batch
+		{900, 0, 8, 0, 1},  // ARC: one sample is 900 rows already
+		{512, 0, 8, 0, 1},  // exactly PassRows
+		{81, 0, 8, 3, 3},
+		{81, 0, 8, 8, 8},
+		{81, 0, 8, 100, 8},
+	} {
+		var c trm.Config
+		c.SeqLen, c.HiddenSize, c.BatchSize, c.MicroBatch = tc.seq, 64, tc.batch, tc.micro
+		if tc.prefix > 0 {
+			c.PuzzleEmbNdim, c.PuzzleEmbLen = 64, tc.prefix
+		}
+		assert.Equal(t, tc.want, c.PassBatch(), "L+P %d, batch %d, micro_batch %d", c.SeqTotal(), tc.batch, tc.micro)
+		assert.LessOrEqual(t, c.AutoPassBatch()*c.SeqTotal(), max(trm.PassRows, c.SeqTotal()))
+	}
+}
+
 func TestConfigJSONRoundTrip(t *testing.T) {
 	for _, name := range train.PresetNames() {
 		c := mustPreset(t, name)

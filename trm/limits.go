@@ -230,6 +230,10 @@ type MemoryCheck struct {
 	// activations of Pass samples while the carry of all Batch samples
 	// stays beside it. 0, or a value ≥ Batch, means one pass of Batch.
 	Pass int
+	// Runners is, for training in passes, how many passes run at once
+	// (data-parallel, train.Trainer): each on a tape of its own, with its
+	// own copy of the trained parameters' gradients. 0 means 1.
+	Runners int
 }
 
 // MemoryEstimate returns what CheckMemory compares with the available
@@ -244,12 +248,19 @@ func (c ModelConfig) memoryFloats(run MemoryCheck, batch int) (weights, activati
 	if !run.Loaded {
 		weights = c.weightFloats(run.Training)
 	}
-	pass := batch
-	if run.Training && run.Pass > 0 {
-		pass = min(run.Pass, batch)
+	pass, tapes := batch, 1
+	if run.Training && run.Pass > 0 && run.Pass < batch {
+		pass = run.Pass
+		tapes = min(max(run.Runners, 1), (batch+pass-1)/pass)
 	}
 	perSample := c.sampleActivationFloats(run.Training)
-	activations = float64(pass)*perSample + float64(batch-pass)*c.carryFloats()
+	live := min(tapes*pass, batch) // samples on the tapes at once
+	activations = float64(live)*perSample + float64(batch-live)*c.carryFloats()
+	if pass < batch {
+		// Every pass's tape keeps the gradients of the trained parameters.
+		_, _, trained := c.paramFloats()
+		activations += float64(tapes) * trained
+	}
 	if run.Training && run.Eval {
 		activations += float64(pass) * c.sampleActivationFloats(false)
 	}
@@ -295,9 +306,12 @@ func (c ModelConfig) CheckMemory(run MemoryCheck, available int64) error {
 	fitBatch := math.Floor((avail - w*floatBytes) / (one * floatBytes)) // the batch that fits
 	if run.Training {
 		// Keep the batch and split it into passes: the carry stays at the
-		// whole batch, the tapes (training and evaluation) shrink to a pass.
-		fixed := w + float64(run.Batch)*c.carryFloats()
-		per := c.sampleActivationFloats(true) - c.carryFloats()
+		// whole batch, the tapes (training and evaluation) shrink to a pass,
+		// and each of the passes run at once keeps its own gradients.
+		R := float64(max(run.Runners, 1))
+		_, _, trained := c.paramFloats()
+		fixed := w + float64(run.Batch)*c.carryFloats() + R*trained
+		per := R * (c.sampleActivationFloats(true) - c.carryFloats())
 		if run.Eval {
 			per += c.sampleActivationFloats(false)
 		}

@@ -35,6 +35,7 @@ func TestMicroBatchGradients(t *testing.T) {
 			t.Run(string(v)+"/"+string(mode), func(t *testing.T) {
 				c := microConfig(t, v)
 				c.HaltExplorationProb = 0 // halting from q alone: compared below
+				c.MicroBatch = c.BatchSize // one pass
 				whole, err := train.NewTrainer(c, mode)
 				require.NoError(t, err)
 				c.MicroBatch = 3

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/trm-go/trm/nn"
@@ -107,6 +108,7 @@ type Trainer struct {
 	pids    []int32        // [B]
 	weights []float32      // per-slot loss weights (explicit mode)
 	passes  []pass         // the batch's chunks when micro_batch splits it, else nil
+	runners []*nn.Tape     // one tape per pass run at once, gradients private (passSteps)
 	q       []float32      // [B] q_halt of the step, gathered from the passes
 	correct []float32      // [B] exactness of the step's answers, from the passes
 	right   []int          // [B] right labelled positions, from the passes
@@ -120,6 +122,7 @@ type Trainer struct {
 type pass struct {
 	lo, hi int
 	y, z   *tensor.Tensor // [hi−lo, L+P, D], over the batch carry's storage
+	loss   float64        // the pass's share of the batch loss, from its last run
 }
 
 // statsAcc accumulates metrics between log lines.
@@ -143,7 +146,8 @@ func CheckMemory(cfg trm.Config) error {
 	if !ok {
 		return nil
 	}
-	run := trm.MemoryCheck{Batch: cfg.BatchSize, BatchField: "global_batch_size", Training: true, Eval: cfg.EvalInterval > 0, Pass: cfg.PassBatch()}
+	run := trm.MemoryCheck{Batch: cfg.BatchSize, BatchField: "global_batch_size", Training: true,
+		Eval: cfg.EvalInterval > 0, Pass: cfg.PassBatch(), Runners: tensor.Workers()}
 	return cfg.ModelConfig.CheckMemory(run, avail)
 }
 
@@ -429,41 +433,92 @@ func (tr *Trainer) Step() error {
 }
 
 // passSteps runs the forward and backward passes of one supervision step
-// chunk by chunk (micro_batch), adding every chunk's gradients into the
-// parameters', and leaves the new carry, q_halt and the per-sample metrics
-// in the trainer's batch-wide buffers. Each sample's loss is weighted as in
-// the whole batch (1/B, or its explicit-mode weight), so the gradients sum
-// to the whole batch's. It returns the batch loss.
+// chunk by chunk (micro_batch) and leaves the new carry, q_halt and the
+// per-sample metrics in the trainer's batch-wide buffers. Each sample's loss
+// is weighted as in the whole batch (1/B, or its explicit-mode weight), so
+// the gradients sum to the whole batch's. It returns the batch loss.
+//
+// The passes are data-parallel: each runs on a tape of its own whose
+// gradients are private (nn.Tape.SetPrivateGrads), up to one pass per
+// worker at a time (tensor.Workers()), the workers shared out among the
+// passes running together. The Params' gradients are then the passes'
+// gradients added in pass order, and the loss the passes' losses in pass
+// order, so the result is bit-identical for every worker count.
 func (tr *Trainer) passSteps(weights []float32) float64 {
-	cfg, m, t := tr.Cfg, tr.Model, tr.tape
-	B, L := cfg.BatchSize, cfg.SeqLen
+	cfg, m := tr.Cfg, tr.Model
 	if weights == nil {
 		// The whole batch's mean: every sample weighs 1/B.
-		w := 1 / float32(B)
+		w := 1 / float32(cfg.BatchSize)
 		for b := range tr.weights {
 			tr.weights[b] = w
 		}
 		weights = tr.weights
 	}
+	W := tensor.Workers()
+	R := min(W, len(tr.passes))
+	for len(tr.runners) < R {
+		t := nn.NewTape()
+		t.SetPrivateGrads(m.TrainedParams())
+		tr.runners = append(tr.runners, t)
+	}
 	nn.ZeroGrads(m.TrainedParams())
 	var loss float64
-	for _, p := range tr.passes {
-		t.Reset()
-		x := m.Input(t, tr.tokens[p.lo*L:p.hi*L], tr.pids[p.lo:p.hi])
-		out := m.Step(t, x, t.Const(p.y), t.Const(p.z))
-		lo := m.Loss(t, out, tr.labels[p.lo*L:p.hi*L], weights[p.lo:p.hi], cfg.HaltLossWeight)
-		t.Backward(lo.Loss)
-		// The pass's rows of the carry (detached): its inputs were read
-		// during the forward pass and no other pass touches these rows.
-		copy(p.y.Data, out.Y.Value.Data)
-		copy(p.z.Data, out.Z.Value.Data)
-		copy(tr.q[p.lo:p.hi], out.QHalt.Value.Data)
-		copy(tr.correct[p.lo:p.hi], lo.Correct)
-		copy(tr.right[p.lo:p.hi], lo.TokensRight)
-		copy(tr.tokenN[p.lo:p.hi], lo.Tokens)
-		loss += float64(lo.Loss.Value.Data[0])
+	for lo := 0; lo < len(tr.passes); lo += R {
+		wave := tr.passes[lo:min(lo+R, len(tr.passes))]
+		var wg sync.WaitGroup
+		for k := range wave {
+			t := tr.runners[k]
+			// W workers shared out among the wave's passes.
+			t.SetTeam(tensor.Team(W/len(wave) + btoi(k < W%len(wave))))
+			if k == 0 {
+				continue // the caller's goroutine runs it, below
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr.runPass(t, &wave[k], weights)
+			}()
+		}
+		tr.runPass(tr.runners[0], &wave[0], weights)
+		wg.Wait()
+		for k := range wave {
+			tr.runners[k].AddPrivateGrads()
+			loss += wave[k].loss
+		}
 	}
 	return loss
+}
+
+// runPass runs the forward and backward pass of p on tape t, whose
+// gradients are private: t's gradient buffers hold p's gradients
+// afterwards, p.loss its loss, and the trainer's batch-wide buffers its
+// rows of the carry and metrics (rows no other pass touches).
+func (tr *Trainer) runPass(t *nn.Tape, p *pass, weights []float32) {
+	cfg, m := tr.Cfg, tr.Model
+	L := cfg.SeqLen
+	t.ZeroPrivateGrads()
+	t.Reset()
+	x := m.Input(t, tr.tokens[p.lo*L:p.hi*L], tr.pids[p.lo:p.hi])
+	out := m.Step(t, x, t.Const(p.y), t.Const(p.z))
+	lo := m.Loss(t, out, tr.labels[p.lo*L:p.hi*L], weights[p.lo:p.hi], cfg.HaltLossWeight)
+	t.Backward(lo.Loss)
+	// The pass's rows of the carry (detached): its inputs were read
+	// during the forward pass and no other pass touches these rows.
+	copy(p.y.Data, out.Y.Value.Data)
+	copy(p.z.Data, out.Z.Value.Data)
+	copy(tr.q[p.lo:p.hi], out.QHalt.Value.Data)
+	copy(tr.correct[p.lo:p.hi], lo.Correct)
+	copy(tr.right[p.lo:p.hi], lo.TokensRight)
+	copy(tr.tokenN[p.lo:p.hi], lo.Tokens)
+	p.loss = float64(lo.Loss.Value.Data[0])
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Stats returns the metrics accumulated since the previous call and starts

@@ -24,6 +24,7 @@ func withMemory(t *testing.T, avail int64, ok bool) {
 func TestNewTrainerRefusesWhatDoesNotFit(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BatchSize = 100_000
+	cfg.MicroBatch = cfg.BatchSize // one pass (0 would pick passes that fit)
 	withMemory(t, 20_000_000_000, true)
 	_, err := NewTrainer(cfg, "")
 	require.Error(t, err)

@@ -13,9 +13,11 @@ import (
 // TestTrainWorkersBitIdentical: a whole training step (no-gradient cycles,
 // graded cycle, losses, backward, optimizer, EMA) gives bit-identical
 // weights with 1, 2 and 3 GEMM workers, for both variants, whole batch and
-// micro-batches. The model is large enough that its products and row ops
-// are split into parts (GEMMs of 648 rows, rows of 64 values), so the
-// dynamic split (tensor.gemmSplit) and the parallel row ops take part.
+// micro-batches (passes of 3, 3 and 2, and the automatic passes: 2 of 4),
+// which run at once on tapes of their own from 2 workers on. The model is
+// large enough that its products and row ops are split into parts (GEMMs
+// of 648 rows, rows of 64 values), so the dynamic split (tensor.gemmSplit)
+// and the parallel row ops take part.
 func TestTrainWorkersBitIdentical(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a hidden-64 model for a few steps, three times")
@@ -23,7 +25,7 @@ func TestTrainWorkersBitIdentical(t *testing.T) {
 	prev := tensor.Workers()
 	defer tensor.SetWorkers(prev)
 	for _, v := range []nn.Variant{nn.VariantAttn, nn.VariantMLP} {
-		for _, micro := range []int{0, 3} {
+		for _, micro := range []int{8, 3, 0} {
 			// The shipped 9×9 recipe (hidden 64, L = 81), shortened.
 			c, err := trm.LoadConfig("../../checkpoints/sudoku9.config.json", train.DefaultConfig())
 			require.NoError(t, err)
