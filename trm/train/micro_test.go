@@ -34,7 +34,7 @@ func TestMicroBatchGradients(t *testing.T) {
 		for _, mode := range []train.TrainMode{train.ModeCarry, train.ModeExplicit} {
 			t.Run(string(v)+"/"+string(mode), func(t *testing.T) {
 				c := microConfig(t, v)
-				c.HaltExplorationProb = 0 // halting from q alone: compared below
+				c.HaltExplorationProb = 0  // halting from q alone: compared below
 				c.MicroBatch = c.BatchSize // one pass
 				whole, err := train.NewTrainer(c, mode)
 				require.NoError(t, err)
