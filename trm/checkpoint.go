@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unsafe"
 
-	"github.com/trm-go/trm/internal/mmapfile"
+	"github.com/trm-go/trm/internal/readfile"
 	"github.com/trm-go/trm/trm/safetensors"
 	"github.com/trm-go/trm/trm/torchfile"
 )
@@ -170,14 +170,16 @@ func SaveCheckpoint(path string, ck *Checkpoint) error {
 // A file in the torch.save format (an official PyTorch checkpoint) is
 // imported instead, with the all_config.yaml beside it: see ImportTorch.
 //
-// Large files are memory-mapped where the system allows (see
-// internal/mmapfile): the tensors are the file's pages, read from the page
-// cache without a copy in the Go heap, and ModelFromCheckpoint uses them as
-// the model's weights, so a multi-GB model loads in about the time it
-// takes to read it once. The mapping is private: writing to the weights
-// never changes the file.
+// The file is read into memory the process owns (internal/readfile), and
+// ModelFromCheckpoint uses those bytes as the model's weights without a
+// further copy: a model is held once. Nothing is memory-mapped, so a model
+// never changes or faults when its file is rewritten, replaced or
+// truncated after LoadCheckpoint returns (a running server keeps
+// answering with the weights it loaded). Only regular files are read
+// (not a device, a FIFO or a folder), and a file larger than the memory
+// available (AvailableMemory, where known) is refused before it is read.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	data, _, err := mmapfile.Read(path)
+	data, err := readCheckpointFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
@@ -185,6 +187,28 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 		return importTorch(data, path, ImportOptions{}, true)
 	}
 	return decodeCheckpoint(data, path, true)
+}
+
+// availableMemory is where readCheckpointFile learns the memory left
+// (tests replace it).
+var availableMemory = AvailableMemory
+
+// readCheckpointFile returns the bytes of the checkpoint file at path,
+// read into a buffer of their own (see LoadCheckpoint): private to the
+// caller, writable, and the file's later fate does not reach them. A file
+// that is not regular, or larger than the available memory, is refused
+// before any byte is read. Errors name the path.
+func readCheckpointFile(path string) ([]byte, error) {
+	limit := int64(-1)
+	if avail, ok := availableMemory(); ok {
+		limit = avail
+	}
+	data, err := readfile.Read(path, limit)
+	if tl := (*readfile.TooLargeError)(nil); errors.As(err, &tl) && tl.Limit == limit {
+		return nil, fmt.Errorf("%s: %s, more than the %s of memory available: %w",
+			path, FormatBytes(float64(tl.Size)), FormatBytes(float64(limit)), readfile.ErrTooLarge)
+	}
+	return data, err
 }
 
 // DecodeCheckpoint parses a checkpoint held in memory (an embedded model,
@@ -308,9 +332,9 @@ func (m *Model) Load(ck *Checkpoint) error {
 
 // ModelFromCheckpoint builds the model a checkpoint describes, with its
 // weights. The model takes the checkpoint's tensors as its weights, without
-// a copy (a multi-GB model is held once, memory-mapped when it came from
-// LoadCheckpoint): from then on the model and ck.Tensors share their
-// values. Use Model.Load to copy weights into a model instead.
+// a copy (a multi-GB model is held once; from LoadCheckpoint they are the
+// bytes it read): from then on the model and ck.Tensors share their values.
+// Use Model.Load to copy weights into a model instead.
 //
 // The checkpoint is checked (Check) unless it comes straight from
 // LoadCheckpoint, DecodeCheckpoint or ImportTorch, which checked every

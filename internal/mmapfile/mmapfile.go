@@ -1,49 +1,22 @@
-// Package mmapfile reads a whole file into memory, by mapping it where the
-// operating system allows (golang.org/x/sys/unix Mmap on Linux and macOS)
-// and by reading it elsewhere.
+// Package mmapfile is what is left of the memory-mapped checkpoint reader:
+// Read now reads the file (internal/readfile) and maps nothing.
 //
-// The mapping is private and writable (MAP_PRIVATE, PROT_READ|PROT_WRITE):
-// the file's pages come from the page cache without a copy, a page is
-// copied only when the program writes to it, and no write ever reaches the
-// file. Callers may therefore hand slices of the data to code that
-// modifies them.
+// A mapping let a running model's weights be the file's pages: a file
+// rewritten in place under a server changed its answers, and a file
+// truncated under it killed the process with SIGBUS (issue 29). See
+// internal/readfile for the reasons and the cost.
+//
+// Deprecated: use internal/readfile (in package trm, readCheckpointFile).
+// The package stays only until its last caller has moved.
 package mmapfile
 
-import (
-	"fmt"
-	"os"
-)
+import "github.com/trm-go/trm/internal/readfile"
 
-// MinMapSize is the size from which Read maps a file; smaller files are
-// read into the Go heap, where they cost nothing to keep. A variable so
-// that tests can exercise the mapping on small files.
-var MinMapSize int64 = 16 << 20
-
-// Read returns the content of the file at path and whether it is mapped.
-// A mapping is never unmapped: the data may be referenced for the life of
-// the program (a model's weights), and its pages belong to the page cache,
-// which the kernel reclaims under memory pressure, so a dropped mapping
-// costs address space only.
+// Read returns the content of the regular file at path in a buffer of its
+// own (readfile.Read without a size limit); mapped is always false.
+//
+// Deprecated: use readfile.Read.
 func Read(path string) (data []byte, mapped bool, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, false, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, false, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := st.Size()
-	if size >= MinMapSize && size > 0 && int64(int(size)) == size {
-		if data, err := mmap(f, int(size)); err == nil {
-			return data, true, nil
-		}
-		// Fall back to reading (a file system without mmap support).
-	}
-	data, err = os.ReadFile(path)
+	data, err = readfile.Read(path, -1)
 	return data, false, err
 }
