@@ -35,7 +35,16 @@
 // nothing else. INST, OBJ, NEWOBJ, STACK_GLOBAL, extension codes, buffers
 // and any other class are refused with an error naming the opcode or the
 // class and its offset. Nothing is ever called but the Go stand-ins for the
-// allowed classes, which only build descriptors. The archive is refused
+// allowed classes, which only build descriptors. The check follows the
+// unpickler's stack, marks and memo with the kind of each value, so that
+// REDUCE only calls an allowed class with a tuple and BUILD only sets the
+// attributes of an OrderedDict, and it bounds the work: the values on the
+// stack (MaxPickleStack), the open MARKs (MaxPickleMarks), the memo
+// (MaxPickleMemo) and an estimate of the bytes unpickling allocates or
+// hashes (MaxPickleWork), so that a pickle of DUPs, MARKs or MEMOIZEs is
+// refused at once instead of taking gigabytes. Errors describe a value
+// from the file by its type and length, or a string by its first bytes,
+// never whole. The archive is refused
 // when it is not a valid zip, a record is compressed (torch.save never
 // compresses, so a compressed record is the mark of a zip bomb or a
 // foreign file), records overlap or reach past the end of the file, a

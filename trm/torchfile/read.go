@@ -27,6 +27,9 @@ const (
 	MaxRecords = 1 << 16
 	// MaxDims bounds the number of dimensions of a tensor.
 	MaxDims = 16
+	// MaxNameLen bounds a tensor's name in bytes (PyTorch's are dotted
+	// module paths of a few dozen bytes), so that errors can name it.
+	MaxNameLen = 1 << 10
 )
 
 // storageDTypes maps the storage classes of Allowed to their dtype.
@@ -221,7 +224,7 @@ func findClass(module, name string) (any, error) {
 func unpickle(pkl []byte) (obj any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			obj, err = nil, fmt.Errorf("malformed pickle: %v", r)
+			obj, err = nil, fmt.Errorf("malformed pickle: %s", oneLine(fmt.Sprint(r)))
 		}
 	}()
 	u := pickle.NewUnpickler(bytes.NewReader(pkl))
@@ -235,25 +238,25 @@ func unpickle(pkl []byte) (obj any, err error) {
 func persistentLoad(id any) (any, error) {
 	t, ok := id.(*types.Tuple)
 	if !ok || t.Len() != 5 {
-		return nil, fmt.Errorf("persistent id %v, want a tuple (\"storage\", type, key, location, numel)", id)
+		return nil, fmt.Errorf("persistent id %s, want a tuple (\"storage\", type, key, location, numel)", describe(id))
 	}
 	if s, _ := t.Get(0).(string); s != "storage" {
-		return nil, fmt.Errorf("persistent id of kind %v, want \"storage\"", t.Get(0))
+		return nil, fmt.Errorf("persistent id of kind %s, want \"storage\"", describe(t.Get(0)))
 	}
 	cls, ok := t.Get(1).(storageClass)
 	if !ok {
-		return nil, fmt.Errorf("persistent id storage type %v, want a torch storage class", t.Get(1))
+		return nil, fmt.Errorf("persistent id storage type %s, want a torch storage class", describe(t.Get(1)))
 	}
 	key, ok := t.Get(2).(string)
 	if !ok || !validKey(key) {
-		return nil, fmt.Errorf("storage key %v, want a short name of letters, digits and _", t.Get(2))
+		return nil, fmt.Errorf("storage key %s, want a short name of letters, digits and _", describe(t.Get(2)))
 	}
 	if _, ok := t.Get(3).(string); !ok {
-		return nil, fmt.Errorf("storage %q: location %v, want a string such as \"cpu\"", key, t.Get(3))
+		return nil, fmt.Errorf("storage %q: location %s, want a string such as \"cpu\"", key, describe(t.Get(3)))
 	}
 	numel, ok := toInt(t.Get(4))
 	if !ok || numel < 0 {
-		return nil, fmt.Errorf("storage %q: numel %v, want a whole number ≥ 0", key, t.Get(4))
+		return nil, fmt.Errorf("storage %q: numel %s, want a whole number ≥ 0", key, describe(t.Get(4)))
 	}
 	return &storageRef{dtype: storageDTypes[cls.name], class: cls.name, key: key, numel: numel}, nil
 }
@@ -287,7 +290,7 @@ func toInt(v any) (int, bool) {
 func intTuple(v any, what string) ([]int, error) {
 	t, ok := v.(*types.Tuple)
 	if !ok {
-		return nil, fmt.Errorf("%s %v, want a tuple of ints", what, v)
+		return nil, fmt.Errorf("%s %s, want a tuple of ints", what, describe(v))
 	}
 	if t.Len() > MaxDims {
 		return nil, fmt.Errorf("%s has %d dimensions, want at most %d", what, t.Len(), MaxDims)
@@ -296,7 +299,7 @@ func intTuple(v any, what string) ([]int, error) {
 	for i := range out {
 		n, ok := toInt(t.Get(i))
 		if !ok || n < 0 {
-			return nil, fmt.Errorf("%s %v: entry %d is not a whole number ≥ 0", what, v, i)
+			return nil, fmt.Errorf("%s %s: entry %d is not a whole number ≥ 0", what, describe(v), i)
 		}
 		out[i] = n
 	}
@@ -324,11 +327,11 @@ func (rebuildTensor) Call(args ...any) (any, error) {
 	}
 	st, ok := args[0].(*storageRef)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: storage %v, want a persistent storage", args[0])
+		return nil, fmt.Errorf("_rebuild_tensor_v2: storage %s, want a persistent storage", describe(args[0]))
 	}
 	off, ok := toInt(args[1])
 	if !ok || off < 0 {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: storage offset %v, want a whole number ≥ 0", args[1])
+		return nil, fmt.Errorf("_rebuild_tensor_v2: storage offset %s, want a whole number ≥ 0", describe(args[1]))
 	}
 	shape, err := intTuple(args[2], "size")
 	if err != nil {
@@ -355,7 +358,7 @@ func (rebuildTensor) Call(args ...any) (any, error) {
 		want *= shape[i]
 	}
 	if _, ok := args[4].(bool); !ok {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: requires_grad %v, want a bool", args[4])
+		return nil, fmt.Errorf("_rebuild_tensor_v2: requires_grad %s, want a bool", describe(args[4]))
 	}
 	if !emptyDict(args[5]) {
 		return nil, errors.New("_rebuild_tensor_v2: backward hooks are not supported (want an empty OrderedDict)")
@@ -374,7 +377,7 @@ func (rebuildParameter) Call(args ...any) (any, error) {
 	}
 	t, ok := args[0].(*tensorRef)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_parameter: data %v, want a tensor", args[0])
+		return nil, fmt.Errorf("_rebuild_parameter: data %s, want a tensor", describe(args[0]))
 	}
 	if !emptyDict(args[2]) {
 		return nil, errors.New("_rebuild_parameter: backward hooks are not supported")
@@ -391,52 +394,58 @@ func stateDict(obj any, record func(key string) ([]byte, bool)) (*StateDict, err
 	var entries []entry
 	switch d := obj.(type) {
 	case *types.OrderedDict:
+		entries = make([]entry, 0, d.Len())
 		for e := d.List.Front(); e != nil; e = e.Next() {
 			oe := e.Value.(*types.OrderedDictEntry)
 			entries = append(entries, entry{oe.Key, oe.Value})
 		}
 	case *types.Dict:
+		entries = make([]entry, 0, d.Len())
 		for _, de := range *d {
 			entries = append(entries, entry{de.Key, de.Value})
 		}
 	default:
-		return nil, fmt.Errorf("data.pkl holds %T, want a state dict (an OrderedDict of tensors)", obj)
+		return nil, fmt.Errorf("data.pkl holds %s, want a state dict (an OrderedDict of tensors)", describe(obj))
 	}
 	sd := &StateDict{Tensors: make(map[string]safetensors.Tensor, len(entries))}
 	checked := map[string]*storageRef{}
 	for _, e := range entries {
 		name, ok := e.key.(string)
 		if !ok {
-			return nil, fmt.Errorf("state dict key %v is not a string", e.key)
+			return nil, fmt.Errorf("state dict key %s is not a string", describe(e.key))
+		}
+		label := quote(name) // the name in errors, bounded
+		if len(name) > MaxNameLen {
+			return nil, fmt.Errorf("state dict key %s is longer than %d bytes", label, MaxNameLen)
 		}
 		t, ok := e.value.(*tensorRef)
 		if !ok {
-			return nil, fmt.Errorf("state dict entry %q holds %T, want a tensor", name, e.value)
+			return nil, fmt.Errorf("state dict entry %s holds %T, want a tensor", label, e.value)
 		}
 		if _, dup := sd.Tensors[name]; dup {
-			return nil, fmt.Errorf("state dict names %q twice", name)
+			return nil, fmt.Errorf("state dict names %s twice", label)
 		}
 		st := t.storage
 		if prev, ok := checked[st.key]; ok && (prev.dtype != st.dtype || prev.numel != st.numel) {
-			return nil, fmt.Errorf("tensor %q: storage %q is declared as %d × %s and as %d × %s", name, st.key, prev.numel, prev.class, st.numel, st.class)
+			return nil, fmt.Errorf("tensor %s: storage %q is declared as %d × %s and as %d × %s", label, st.key, prev.numel, prev.class, st.numel, st.class)
 		}
 		data, ok := record(st.key)
 		if !ok {
-			return nil, fmt.Errorf("tensor %q: storage record data/%s is missing", name, st.key)
+			return nil, fmt.Errorf("tensor %s: storage record data/%s is missing", label, st.key)
 		}
 		es := st.dtype.Size()
 		if st.numel > math.MaxInt/es || len(data) != st.numel*es {
-			return nil, fmt.Errorf("tensor %q: storage data/%s has %d bytes, the pickle declares %d elements of %s (%d bytes each)",
-				name, st.key, len(data), st.numel, st.class, es)
+			return nil, fmt.Errorf("tensor %s: storage data/%s has %d bytes, the pickle declares %d elements of %s (%d bytes each)",
+				label, st.key, len(data), st.numel, st.class, es)
 		}
 		checked[st.key] = st
 		n, err := safetensors.NumElements(t.shape)
 		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
+			return nil, fmt.Errorf("tensor %s: %w", label, err)
 		}
 		if t.offset > st.numel || n > st.numel-t.offset {
-			return nil, fmt.Errorf("tensor %q: %d elements at offset %d run past its storage data/%s of %d elements",
-				name, n, t.offset, st.key, st.numel)
+			return nil, fmt.Errorf("tensor %s: %d elements at offset %d run past its storage data/%s of %d elements",
+				label, n, t.offset, st.key, st.numel)
 		}
 		b := data[t.offset*es : (t.offset+n)*es : (t.offset+n)*es]
 		sd.Names = append(sd.Names, name)

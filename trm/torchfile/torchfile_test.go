@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -259,8 +260,16 @@ func TestDecodeRefusesOverlap(t *testing.T) {
 	require.ErrorContains(t, err, "overlap")
 }
 
-// FuzzDecode: no input makes Decode panic or accept something it cannot
-// write back; accepted archives re-encode to the same tensors.
+// decodeBudget is what Decode may allocate for an input of n bytes: a few
+// hundred bytes per byte (the most an opcode of the pickle makes the
+// unpickler allocate, a MARK, is about 300) and never more than 100 MB,
+// whatever n.
+func decodeBudget(n int) uint64 { return min(1<<20+400*uint64(n), bombBudget) }
+
+// FuzzDecode: no input makes Decode panic, allocate more than
+// decodeBudget, return an error of more than one short line, or accept
+// something it cannot write back; accepted archives re-encode to the same
+// tensors.
 func FuzzDecode(f *testing.F) {
 	for _, path := range fixtures {
 		data, err := os.ReadFile(path)
@@ -268,9 +277,21 @@ func FuzzDecode(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add(zipOf(f, [2]string{"a/data.pkl", string(tensorPickle("HalfStorage", 2, 0, []int{2}, []int{1}))}, [2]string{"a/data/0", "\x00\x3c\x00\x40"}))
+	// Small bombs: DUPs of a string into BINPERSID, MARKs, MEMOIZEs.
+	f.Add(archive(f, repeat("\x80\x02("+strOp(1<<10), "2", 1<<10, "lQ.")))
+	f.Add(archive(f, repeat("\x80\x02", "(", 1<<10, ".")))
+	f.Add(archive(f, repeat("\x80\x04N", "\x94", 1<<10, ".")))
+	f.Add(archive(f, []byte("\x80\x02"+bigList(16, 1<<10)+")R.")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sd, err := Decode(data, "fuzz")
+		var sd *StateDict
+		var err error
+		if n := allocated(func() { sd, err = Decode(data, "fuzz") }); n > decodeBudget(len(data)) {
+			t.Fatalf("Decode of %d bytes allocated %d bytes, more than its budget %d (err: %v)", len(data), n, decodeBudget(len(data)), err)
+		}
 		if err != nil {
+			if msg := err.Error(); len(msg) > 1000 || strings.Contains(msg, "\n") {
+				t.Fatalf("error of %d bytes or more than one line: %.1000q", len(msg), msg)
+			}
 			return
 		}
 		var buf bytes.Buffer

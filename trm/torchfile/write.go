@@ -29,6 +29,10 @@ var storageClasses = map[safetensors.DType]string{
 	safetensors.Bool: "BoolStorage",
 }
 
+// setItemsBatch is how many dict items Encode sets with one SETITEMS,
+// as Python's pickler does.
+const setItemsBatch = 1000
+
 // recordAlign is the alignment of every record's data in the archive
 // (torch.save pads to 64 bytes so that storages can be memory-mapped).
 const recordAlign = 64
@@ -77,6 +81,9 @@ func Encode(w io.Writer, archive string, sd *StateDict) error {
 		if n*t.DType.Size() != len(t.Data) {
 			return fmt.Errorf("torch: tensor %q: shape %v of %s needs %d bytes, data has %d", name, t.Shape, t.DType, n*t.DType.Size(), len(t.Data))
 		}
+		if len(name) > MaxNameLen {
+			return fmt.Errorf("torch: tensor name %s is longer than %d bytes", quote(name), MaxNameLen)
+		}
 		p.str(name)
 		p.global("torch._utils", "_rebuild_tensor_v2")
 		p.op(opMark)
@@ -98,6 +105,12 @@ func Encode(w io.Writer, archive string, sd *StateDict) error {
 		p.op(opReduce) // backward_hooks: an empty OrderedDict
 		p.op(opTuple)
 		p.op(opReduce)
+		if (i+1)%setItemsBatch == 0 && i+1 < len(sd.Names) {
+			// Items in batches, as Python's pickler writes them: the
+			// unpickler's stack stays short (see MaxPickleStack).
+			p.op(opSetItems)
+			p.op(opMark)
+		}
 	}
 	p.op(opSetItems)
 	p.op(opStop)
