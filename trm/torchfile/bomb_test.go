@@ -317,3 +317,48 @@ func TestDecodeNearTheLimits(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPickle fuzzes data.pkl itself (a mutated archive mostly fails its
+// CRC-32 before the pickle is read): Decode stays within decodeBudget and
+// its errors are one short line, and for a pickle the scan lets through,
+// unpickling allocates no more than the scan's estimate of its work.
+func FuzzPickle(f *testing.F) {
+	for _, path := range fixtures {
+		data, err := os.ReadFile(path)
+		require.NoError(f, err)
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		require.NoError(f, err)
+		recs, prefix, err := records(zr, data)
+		require.NoError(f, err)
+		f.Add(recs[prefix+"data.pkl"])
+	}
+	f.Add(tensorPickle("FloatStorage", 1, 0, []int{1}, []int{1}))
+	f.Add(repeat("\x80\x02("+strOp(1<<10), "2", 1<<10, "lQ."))
+	f.Add(repeat("\x80\x02", "(", 300, "."))
+	f.Add(repeat("\x80\x04N", "\x94", 1<<10, "."))
+	f.Add([]byte("\x80\x02" + bigList(16, 1<<10) + ")R."))
+	f.Add([]byte("\x80\x02ccollections\nOrderedDict\n)R}" + strOp(8) + "Nsb."))
+	f.Fuzz(func(t *testing.T, pkl []byte) {
+		data := archive(t, pkl)
+		var err error
+		if n := allocated(func() { _, err = Decode(data, "fuzz") }); n > decodeBudget(len(data)) {
+			t.Fatalf("Decode of a %d-byte pickle allocated %d bytes, more than its budget %d (err: %v)", len(pkl), n, decodeBudget(len(data)), err)
+		}
+		if err != nil {
+			if msg := err.Error(); len(msg) > 1000 || strings.Contains(msg, "\n") {
+				t.Fatalf("error of %d bytes or more than one line: %.1000q", len(msg), msg)
+			}
+		}
+		work, err := scan(pkl)
+		if err != nil {
+			return
+		}
+		if n := allocated(func() {
+			if obj, err := unpickle(pkl); err == nil {
+				_, _ = stateDict(obj, func(string) ([]byte, bool) { return []byte{0, 0, 0x80, 0x3f}, true })
+			}
+		}); n > uint64(work) {
+			t.Fatalf("unpickling allocated %d bytes, the scan estimated %d", n, work)
+		}
+	})
+}

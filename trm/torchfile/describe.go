@@ -79,11 +79,18 @@ func quote(s string) string {
 	if len(s) <= maxQuoted {
 		return strconv.Quote(s)
 	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return fmt.Sprintf("%s… (a string of %d bytes)", strconv.Quote(s[:runeCut(s, maxQuoted)]), len(s))
+}
+
+// runeCut returns n, or less so as not to cut a UTF-8 sequence of s in
+// two (invalid UTF-8 is cut anywhere).
+func runeCut(s string, n int) int {
+	for k := n; k > 0 && k > n-utf8.UTFMax; k-- {
+		if utf8.RuneStart(s[k]) {
+			return k
+		}
 	}
-	return fmt.Sprintf("%s… (a string of %d bytes)", strconv.Quote(s[:cut]), len(s))
+	return n
 }
 
 // oneLine bounds a message that may hold text from the file (a panic
@@ -91,11 +98,7 @@ func quote(s string) string {
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 200 {
-		cut := 200
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = s[:runeCut(s, 200)] + "…"
 	}
 	return s
 }

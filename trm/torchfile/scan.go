@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -514,7 +515,7 @@ func scan(p []byte) (work int64, err error) {
 			k := slices.Index(Allowed, class)
 			if k < 0 {
 				return 0, fmt.Errorf("pickle class %s at offset %d is not allowed (allowed: %s)",
-					strings.Replace(class, " ", ".", 1), at, allowedList())
+					className(lines[0], lines[1]), at, allowedList())
 			}
 			if err := m.charge(workGlobal + 2*int64(len(class))); err != nil {
 				return 0, err
@@ -728,6 +729,16 @@ func memoKey(arg []byte) uint32 {
 		return uint32(arg[0])
 	}
 	return binary.LittleEndian.Uint32(arg)
+}
+
+// className writes module.name for an error: as is when short and
+// printable, else quoted and cut (the lines come from the file).
+func className(module, name string) string {
+	c := module + "." + name
+	if len(c) <= maxQuoted && strconv.CanBackquote(c) {
+		return c
+	}
+	return quote(c)
 }
 
 func allowedList() string {
