@@ -8,15 +8,17 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trm-go/trm/internal/atomicfile"
-	"github.com/trm-go/trm/internal/mmapfile"
+	"github.com/trm-go/trm/internal/readfile"
 	"github.com/trm-go/trm/nn"
 	"github.com/trm-go/trm/trm/safetensors"
 	"github.com/trm-go/trm/trm/task"
@@ -71,9 +73,11 @@ type ImportOptions struct {
 // ImportTorch reads an official PyTorch checkpoint (a torch.save file of
 // the state dict, keys prefixed PrefixCompiled or PrefixPlain or not at
 // all) and the all_config.yaml beside it (or opts.ConfigPath), and returns
-// it as a checkpoint of this package. The file is memory-mapped where the
-// system allows; float32 tensors are used in place, bfloat16 and float16
-// ones converted exactly.
+// it as a checkpoint of this package. The file is read into memory of its
+// own as LoadCheckpoint reads it (a regular file, no larger than the memory
+// available); float32 tensors are used in place, bfloat16 and float16 ones
+// converted exactly. The config is read only if it is a regular file of at
+// most 1 MiB.
 //
 // The config's arch gives the architecture; the vocabulary, the sequence
 // length (mlp_t blocks and learned positions fix it; with RoPE the task
@@ -84,7 +88,7 @@ type ImportOptions struct {
 // bfloat16 or float16, a value that is not finite, a field out of range,
 // an architecture other than the TRM.
 func ImportTorch(path string, opts ImportOptions) (*Checkpoint, error) {
-	data, _, err := mmapfile.Read(path)
+	data, err := readCheckpointFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
@@ -99,7 +103,9 @@ func importTorch(data []byte, path string, opts ImportOptions, alias bool) (*Che
 	if cfgPath == "" {
 		cfgPath = filepath.Join(filepath.Dir(path), OfficialConfigName)
 	}
-	yml, err := os.ReadFile(cfgPath)
+	// Its size and type are checked before it is read: a link to
+	// /dev/zero or a FIFO is refused, not read without end.
+	yml, err := readfile.Read(cfgPath, maxConfigSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && opts.ConfigPath == "" {
 			return nil, fmt.Errorf("import %q: no %s beside it (the official trainer writes it into the checkpoint folder; give its path with the config option): %w",
@@ -198,13 +204,18 @@ func parseOfficialConfig(yml []byte) (*officialConfig, error) {
 	if len(yml) > maxConfigSize {
 		return nil, fmt.Errorf("%d bytes, want at most %d", len(yml), maxConfigSize)
 	}
-	var oc officialConfig
+	// Parsed to nodes first: a type error then names the field by its line.
+	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(yml))
-	if err := dec.Decode(&oc); err != nil {
+	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("empty, want the official pretrain config with an arch section")
 		}
-		return nil, fmt.Errorf("not a valid YAML config: %w", err)
+		return nil, &yamlError{"not a valid YAML config: " + yamlLine(err.Error()), err}
+	}
+	var oc officialConfig
+	if err := root.Decode(&oc); err != nil {
+		return nil, configTypeError(&root, err)
 	}
 	a := &oc.Arch
 	if a.Name != "" && a.Name != OfficialArch {
@@ -242,8 +253,172 @@ func (oc *officialConfig) puzzleEmbNdim() (int, error) {
 			return *oc.Arch.HiddenSize, nil
 		}
 	}
-	return 0, fmt.Errorf("arch.puzzle_emb_ndim %v, want a whole number", oc.Arch.PuzzleEmbNdim)
+	return 0, fmt.Errorf("arch.puzzle_emb_ndim %s, want a whole number", describeYAML(oc.Arch.PuzzleEmbNdim))
 }
+
+// yamlError is a YAML decoding error in one line; it wraps the decoder's.
+type yamlError struct {
+	msg string
+	err error
+}
+
+func (e *yamlError) Error() string { return e.msg }
+func (e *yamlError) Unwrap() error { return e.err }
+
+var yamlTypeErrorRe = regexp.MustCompile("^line ([0-9]+): cannot unmarshal (!![a-z]+)(?: `(.*)`)? into (.+)$")
+
+// configTypeError describes the first value of the config that does not
+// have its field's type in one line, naming the field by its path
+// ("arch.hidden_size"): the decoder's message is one line per value and
+// names the Go type, for the arch section a whole struct.
+func configTypeError(root *yaml.Node, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return &yamlError{"not a valid config: " + yamlLine(err.Error()), err}
+	}
+	msg := yamlLine(te.Errors[0])
+	if m := yamlTypeErrorRe.FindStringSubmatch(te.Errors[0]); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		got := yamlKinds[m[2]]
+		if got == "" {
+			got = "a " + m[2] + " value"
+		}
+		if m[3] != "" {
+			got += " " + strconv.Quote(m[3])
+		}
+		where := "line " + m[1]
+		if path := yamlPathAt(root, reflect.TypeFor[officialConfig](), line, m[2], m[4]); path != "" {
+			where = path + " (line " + m[1] + ")"
+		}
+		msg = fmt.Sprintf("%s is %s, want %s", where, got, wantOfGoType(m[4]))
+	}
+	if n := len(te.Errors) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more wrongly typed values)", n)
+	}
+	return &yamlError{msg, err}
+}
+
+// yamlKinds names the YAML tags of the decoder's type errors.
+var yamlKinds = map[string]string{
+	"!!str": "a string", "!!int": "a whole number", "!!float": "a number", "!!bool": "a bool",
+	"!!seq": "a list", "!!map": "a mapping", "!!null": "null", "!!binary": "binary data", "!!timestamp": "a timestamp",
+}
+
+// wantOfGoType says what a field of the Go type t (as the decoder prints
+// it) wants.
+func wantOfGoType(t string) string {
+	t = strings.TrimLeft(t, "*")
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "struct"), strings.Contains(t, "."):
+		return "a mapping"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	}
+	return "a " + yamlLine(t)
+}
+
+// yamlPathAt returns the path (arch.hidden_size, data_paths[1]) of the
+// value on line with tag that goes into a Go value of type goType as the
+// decoder prints it, or the first on line with tag (several values can
+// share a line); "" if none. t is the Go type n decodes into (nil where
+// unknown).
+func yamlPathAt(n *yaml.Node, t reflect.Type, line int, tag, goType string) string {
+	var first, typed string
+	var walk func(n *yaml.Node, t reflect.Type, path string)
+	walk = func(n *yaml.Node, t reflect.Type, path string) {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if path != "" && n.Line == line && n.ShortTag() == tag {
+			if first == "" {
+				first = path
+			}
+			if typed == "" && t != nil && t.String() == goType {
+				typed = path
+			}
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, t, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				var ct reflect.Type
+				if t != nil {
+					switch t.Kind() {
+					case reflect.Struct:
+						for f := range t.Fields() {
+							if strings.Split(f.Tag.Get("yaml"), ",")[0] == key {
+								ct = f.Type
+							}
+						}
+					case reflect.Map:
+						ct = t.Elem()
+					}
+				}
+				sub := yamlClip(key, 64)
+				if path != "" {
+					sub = path + "." + sub
+				}
+				walk(n.Content[i+1], ct, sub)
+			}
+		case yaml.SequenceNode:
+			var ct reflect.Type
+			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+				ct = t.Elem()
+			}
+			for i, c := range n.Content {
+				walk(c, ct, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(n, t, "")
+	if typed != "" {
+		return typed
+	}
+	return first
+}
+
+// describeYAML names a decoded YAML value in a bounded number of bytes.
+func describeYAML(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(yamlClip(x, 64))
+	case []any:
+		return fmt.Sprintf("a list of %d items", len(x))
+	case map[string]any:
+		return fmt.Sprintf("a mapping of %d keys", len(x))
+	case map[any]any:
+		return fmt.Sprintf("a mapping of %d keys", len(x))
+	}
+	return yamlLine(fmt.Sprint(v))
+}
+
+// yamlClip cuts s to at most n bytes (at a rune boundary), marking the cut.
+func yamlClip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for k := n; k > 0 && k > n-utf8.UTFMax; k-- {
+		if utf8.RuneStart(s[k]) {
+			return s[:k] + "…"
+		}
+	}
+	return s[:n] + "…"
+}
+
+// yamlLine makes s one line of at most 200 bytes.
+func yamlLine(s string) string { return yamlClip(strings.Join(strings.Fields(s), " "), 200) }
 
 // officialName strips the official prefixes off a state-dict key.
 func officialName(key string) string {
@@ -445,12 +620,40 @@ func officialCheckpoint(sd *torchfile.StateDict, oc *officialConfig, opts Import
 	for _, e := range extraNames(specs, tensors) {
 		errs = append(errs, e)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := joinLine(errs); err != nil {
 		return nil, err
 	}
 	ck.checked = true
 	return ck, nil
 }
+
+// joinLine joins errs (nil if none) into one error of one line: the first
+// few messages, then how many more; errors.Is and errors.As see them all.
+func joinLine(errs []error) error {
+	const shown = 3
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	msgs := make([]string, 0, shown+1)
+	for _, e := range errs[:min(shown, len(errs))] {
+		msgs = append(msgs, e.Error())
+	}
+	if n := len(errs) - shown; n > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", n))
+	}
+	return &joinedError{strings.Join(msgs, "; "), errs}
+}
+
+type joinedError struct {
+	msg  string
+	errs []error
+}
+
+func (e *joinedError) Error() string   { return e.msg }
+func (e *joinedError) Unwrap() []error { return e.errs }
 
 // fileKeyHint says what a tensor is, for a "missing" error.
 func fileKeyHint(name string) string {

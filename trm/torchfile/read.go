@@ -8,13 +8,13 @@ import (
 	"hash/crc32"
 	"math"
 	"math/big"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
 
+	"github.com/trm-go/trm/internal/readfile"
 	"github.com/trm-go/trm/trm/safetensors"
 )
 
@@ -59,9 +59,12 @@ type StateDict struct {
 // format) rather than, say, a safetensors file.
 func IsTorchZip(data []byte) bool { return bytes.HasPrefix(data, []byte("PK\x03\x04")) }
 
-// Read reads the state dict saved by torch.save at path; see Decode.
+// Read reads the state dict saved by torch.save at path; see Decode. Only
+// a regular file is read (a symbolic link is followed to one), never more
+// bytes than its size when opened: not a device such as /dev/zero or a
+// FIFO, which would never end.
 func Read(path string) (*StateDict, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path, -1)
 	if err != nil {
 		return nil, fmt.Errorf("torch: %w", err)
 	}

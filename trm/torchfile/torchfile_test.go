@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trm-go/trm/internal/readfile"
 	"github.com/trm-go/trm/trm/safetensors"
 )
 
@@ -64,6 +66,22 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		}
 		require.Equal(t, "step_1/data.pkl", zr.File[0].Name)
 	}
+}
+
+// TestReadRefusesWhatIsNotAFile: Read checks the file before reading it:
+// a link to /dev/zero (read without end before) or a folder is refused.
+func TestReadRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Read(dir)
+	require.ErrorIs(t, err, readfile.ErrNotRegular)
+	if runtime.GOOS == "windows" {
+		return
+	}
+	link := filepath.Join(dir, "step_1")
+	require.NoError(t, os.Symlink("/dev/zero", link))
+	_, err = Read(link)
+	require.ErrorIs(t, err, readfile.ErrNotRegular)
+	require.ErrorContains(t, err, link+": it is a device")
 }
 
 func TestWriteNamesArchiveAfterFile(t *testing.T) {
