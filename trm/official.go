@@ -77,7 +77,7 @@ type ImportOptions struct {
 // own as LoadCheckpoint reads it (a regular file, no larger than the memory
 // available); float32 tensors are used in place, bfloat16 and float16 ones
 // converted exactly. The config is read only if it is a regular file of at
-// most 1 MiB.
+// most 64 KiB.
 //
 // The config's arch gives the architecture; the vocabulary, the sequence
 // length (mlp_t blocks and learned positions fix it; with RoPE the task
@@ -197,8 +197,10 @@ type exportInfo struct {
 	NumPuzzleIdentifiers int               `yaml:"num_puzzle_identifiers"`
 }
 
-// maxConfigSize bounds all_config.yaml (the official one is about 1 KB).
-const maxConfigSize = 1 << 20
+// maxConfigSize bounds all_config.yaml. The official one is about 1 KB;
+// parsing YAML allocates up to about 100 times its size (a flow list of
+// small numbers), so 64 KiB keeps that under 10 MB.
+const maxConfigSize = 64 << 10
 
 func parseOfficialConfig(yml []byte) (*officialConfig, error) {
 	if len(yml) > maxConfigSize {

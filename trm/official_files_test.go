@@ -17,7 +17,7 @@ import (
 
 // TestImportRefusesConfigThatIsNotAFile: all_config.yaml is checked
 // before it is read. Linked to /dev/zero it took 3.4 GB, then the process
-// died out of memory (issue 29); now it, a folder and a file over 1 MiB
+// died out of memory (issue 29); now it, a folder and a file over 64 KiB
 // (sparse: nothing to read) are refused at once, naming the file.
 func TestImportRefusesConfigThatIsNotAFile(t *testing.T) {
 	data, _ := readFixture(t, torchFixtures[0])
@@ -53,8 +53,20 @@ func TestImportRefusesConfigThatIsNotAFile(t *testing.T) {
 		require.NoError(t, f.Close())
 		n := allocated(func() { _, err = ImportTorch(ckpt, ImportOptions{}) })
 		require.ErrorIs(t, err, readfile.ErrTooLarge)
-		require.ErrorContains(t, err, "1099511627776 bytes, more than the 1048576 allowed")
+		require.ErrorContains(t, err, "1099511627776 bytes, more than the 65536 allowed")
 		require.Less(t, n, uint64(100<<20))
+	})
+	t.Run("config in memory", func(t *testing.T) {
+		// YAML of the most bytes allowed, in its costliest form: a flow
+		// list of one-digit numbers.
+		y := "a: [" + strings.Repeat("1,", (maxConfigSize-6)/2) + "1]"
+		require.Len(t, y, maxConfigSize)
+		var err error
+		n := allocated(func() { _, err = DecodeTorch(data, "step_1", []byte(y), "all_config.yaml", ImportOptions{}) })
+		require.ErrorContains(t, err, "missing arch.hidden_size")
+		require.Less(t, n, uint64(20<<20))
+		_, err = DecodeTorch(data, "step_1", []byte(y+" "), "all_config.yaml", ImportOptions{})
+		require.ErrorContains(t, err, "65537 bytes, want at most 65536")
 	})
 	t.Run("checkpoint linked to /dev/zero", func(t *testing.T) {
 		if runtime.GOOS == "windows" {
