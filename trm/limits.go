@@ -107,8 +107,9 @@ func (c ModelConfig) paramFloats() (all, dense, trained float64) {
 // WeightBytes estimates the memory of the model's tensors: each parameter's
 // value and its gradient buffer (which every parameter has, also in
 // inference), and when training the Adam moments m and v of the dense
-// parameters, the EMA copy of the trained ones and one more copy of every
-// tensor for the checkpoint being written. c must be valid (Validate); the
+// parameters, the EMA copy of the trained ones, one more copy of every
+// tensor for the checkpoint being written and one of the dense ones packed
+// for a step's products. c must be valid (Validate); the
 // result saturates at math.MaxInt64.
 func (c ModelConfig) WeightBytes(training bool) int64 {
 	return toBytes(c.weightFloats(training))
@@ -118,7 +119,9 @@ func (c ModelConfig) weightFloats(training bool) float64 {
 	all, dense, trained := c.paramFloats()
 	n := 2 * all // value and gradient
 	if training {
-		n += 2*dense + trained + all // Adam m and v, EMA, checkpoint copy
+		// Adam m and v, EMA, checkpoint copy, and the weights packed for
+		// a step's products (nn.Tape.FreezeWeights)
+		n += 2*dense + trained + all + dense
 	}
 	return n
 }
@@ -257,9 +260,10 @@ func (c ModelConfig) memoryFloats(run MemoryCheck, batch int) (weights, activati
 	live := min(tapes*pass, batch) // samples on the tapes at once
 	activations = float64(live)*perSample + float64(batch-live)*c.carryFloats()
 	if pass < batch {
-		// Every pass's tape keeps the gradients of the trained parameters.
-		_, _, trained := c.paramFloats()
-		activations += float64(tapes) * trained
+		// Every pass's tape keeps the gradients of the trained parameters,
+		// and packs the weights (one pack is in weightFloats).
+		_, dense, trained := c.paramFloats()
+		activations += float64(tapes)*trained + float64(tapes-1)*dense
 	}
 	if run.Training && run.Eval {
 		activations += float64(pass) * c.sampleActivationFloats(false)

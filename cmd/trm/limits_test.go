@@ -108,8 +108,9 @@ func TestTrainConfigLimits(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgPath, []byte(`{"lr": 0.001, "lr": 0.01}`), 0o644))
 	requireOneLine(t, exitUsage, `config: key "lr" appears twice`, "train", "--config", cfgPath, "--run", dir)
 
-	// The largest batch allowed, checked against this machine's memory
-	// (NewTrainer's check; its own test injects the memory).
+	// The largest batch allowed in one pass, checked against this
+	// machine's memory (NewTrainer's check; its own test injects the
+	// memory).
 	cfgBatch := trm.MaxBatchSize
 	avail, ok := trm.AvailableMemory()
 	c := mustDefault(t)
@@ -117,7 +118,7 @@ func TestTrainConfigLimits(t *testing.T) {
 	if !ok || avail > w+a {
 		t.Skip("this machine has the memory for the largest arith batch, or says nothing of its memory")
 	}
-	line := requireOneLine(t, exitUsage, "config: a training step at global_batch_size 1048576 needs about ", "train", "--batch", "1048576", "--run", dir)
+	line := requireOneLine(t, exitUsage, "config: a training step at global_batch_size 1048576 needs about ", "train", "--batch", "1048576", "--micro_batch", "1048576", "--run", dir)
 	assert.Contains(t, line, "lower global_batch_size (about ")
 	_, err := os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "nothing is written for a refused run")

@@ -367,11 +367,15 @@ func (tr *Trainer) Step() error {
 	)
 	if tr.passes == nil {
 		t.Reset()
+		// The weights stay as they are until the optimizer step below:
+		// each is packed once for the step's net calls, not once a call.
+		t.FreezeWeights(true)
 		x := m.Input(t, tr.tokens, tr.pids)
 		out := m.Step(t, x, t.Const(tr.y), t.Const(tr.z))
 		lo := m.Loss(t, out, tr.labels, weights, cfg.HaltLossWeight)
 		nn.ZeroGrads(m.TrainedParams())
 		t.Backward(lo.Loss)
+		t.FreezeWeights(false)
 		// Carry (detached).
 		copy(tr.y.Data, out.Y.Value.Data)
 		copy(tr.z.Data, out.Z.Value.Data)
@@ -498,10 +502,12 @@ func (tr *Trainer) runPass(t *nn.Tape, p *pass, weights []float32) {
 	L := cfg.SeqLen
 	t.ZeroPrivateGrads()
 	t.Reset()
+	t.FreezeWeights(true) // the weights change after the step's passes: packed once a pass
 	x := m.Input(t, tr.tokens[p.lo*L:p.hi*L], tr.pids[p.lo:p.hi])
 	out := m.Step(t, x, t.Const(p.y), t.Const(p.z))
 	lo := m.Loss(t, out, tr.labels[p.lo*L:p.hi*L], weights[p.lo:p.hi], cfg.HaltLossWeight)
 	t.Backward(lo.Loss)
+	t.FreezeWeights(false)
 	// The pass's rows of the carry (detached): its inputs were read
 	// during the forward pass and no other pass touches these rows.
 	copy(p.y.Data, out.Y.Value.Data)
