@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // apiError is a refused or failed request: the HTTP status and what the
@@ -58,9 +60,16 @@ func fieldError(field, format string, args ...any) *apiError {
 	return e
 }
 
-// inputError is a 400 naming an input by its index.
-func inputError(field string, i int, err error) *apiError {
-	e := errorf(http.StatusBadRequest, codeBadInput, "%s[%d]: %v", field, i, err)
+// inputError is a 400 naming an input by its index; text is the input,
+// which the message quotes clipped (see clip) where err quotes it whole.
+func inputError(field string, i int, text string, err error) *apiError {
+	msg := err.Error()
+	if len(text) > clipLen {
+		msg = strings.ReplaceAll(msg, strconv.Quote(text), clip(text))
+		msg = strings.ReplaceAll(msg, text, clipValue(text))
+		msg = clipWords(msg) // a part of it: an operand, a line
+	}
+	e := errorf(http.StatusBadRequest, codeBadInput, "%s[%d]: %s", field, i, msg)
 	e.Field, e.Index = field, &i
 	return e
 }
@@ -98,16 +107,22 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBody int64, dst any) 
 	case errors.As(err, &syn):
 		return errorf(http.StatusBadRequest, codeBadJSON, "malformed JSON at byte %d: %v", syn.Offset, syn)
 	case errors.As(err, &typ):
-		field := typ.Field
+		field, value := typ.Field, jsonPhrase(typ.Value) // typ.Value: "string", "number 1e9"
 		if field == "" {
-			return errorf(http.StatusBadRequest, codeBadJSON, "the body is a JSON %s, want a JSON object", typ.Value)
+			return errorf(http.StatusBadRequest, codeBadJSON, "the body is %s, want a JSON object", value)
 		}
-		return fieldError(field, "field %q is a JSON %s, want %s", field, typ.Value, jsonKind(typ.Type.String()))
+		want := jsonKind(typ.Type.String())
+		if strings.HasPrefix(typ.Value, "number") && want == "a whole number" {
+			// A number Go's decoder cannot put in an integer field:
+			// a fraction, an exponent (1e9), or out of range.
+			want = "a whole number written in digits alone, like 16"
+		}
+		return fieldError(field, "field %q is %s, want %s", clipValue(field), value, want)
 	case errors.Is(err, errTrailing):
 		return errorf(http.StatusBadRequest, codeBadJSON, "data after the JSON object, want exactly one object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fieldError(name, "unknown field %q", name)
+		return fieldError(clipValue(name), "unknown field %s", clip(name))
 	}
 	return errorf(http.StatusBadRequest, codeBadJSON, "reading the request: %v", err)
 }
@@ -126,7 +141,9 @@ func jsonKind(goType string) string {
 		return "a string"
 	case goType == "bool":
 		return "true or false"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"), strings.HasPrefix(goType, "uint"):
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
 		return "a number"
 	case goType == "[]string":
 		return "an array of strings"
@@ -134,4 +151,79 @@ func jsonKind(goType string) string {
 		return "an array"
 	}
 	return "an object"
+}
+
+// jsonPhrase names a JSON value described as encoding/json does ("string",
+// "number 1e9") for a message: "a JSON string", "the JSON number 1e9",
+// the value clipped.
+func jsonPhrase(desc string) string {
+	if kind, v, ok := strings.Cut(desc, " "); ok {
+		return "the JSON " + kind + " " + clipValue(v)
+	}
+	return "a JSON " + desc
+}
+
+// clipLen is the most bytes of a value an error message quotes.
+const clipLen = 64
+
+// clip returns s quoted as %q does, its first clipLen bytes only (cut at a
+// character boundary) and a note of its length when it is longer: error
+// messages name the value at fault without echoing a large input.
+func clip(s string) string {
+	if len(s) <= clipLen {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cutAt(s, clipLen)]), len(s))
+}
+
+// clipValue is s unquoted when it is at most clipLen bytes, else its first
+// clipLen bytes and a note of its length.
+func clipValue(s string) string {
+	if len(s) <= clipLen {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cutAt(s, clipLen)], len(s))
+}
+
+// cutAt returns the largest character boundary of s at most n.
+func cutAt(s string, n int) int {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
+}
+
+// clipWords returns msg with every run of over 2·clipLen bytes without a
+// space cut as clipValue cuts a value.
+func clipWords(msg string) string {
+	var b strings.Builder
+	for len(msg) > 0 {
+		i := strings.IndexByte(msg, ' ')
+		if i < 0 {
+			i = len(msg)
+		}
+		if w := msg[:i]; len(w) > 2*clipLen {
+			b.WriteString(clipValue(w))
+		} else {
+			b.WriteString(w)
+		}
+		if i < len(msg) {
+			b.WriteByte(' ')
+			i++
+		}
+		msg = msg[i:]
+	}
+	return b.String()
+}
+
+// maxMessage is the longest error message sent: messages quote values
+// through clip, and this cuts whatever a library's error quoted whole.
+const maxMessage = 1024
+
+// cutMessage returns msg, cut to maxMessage bytes with a note when longer.
+func cutMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	return fmt.Sprintf("%s… (message cut; %d bytes)", msg[:cutAt(msg, maxMessage)], len(msg))
 }

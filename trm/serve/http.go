@@ -30,11 +30,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v2/models/{name}", s.only(s.oipModelMetadata, http.MethodGet))
 	mux.Handle("/v2/models/{name}/ready", s.only(s.oipModelReady, http.MethodGet))
 	mux.Handle("/v2/models/{name}/infer", s.only(s.oipInfer, http.MethodPost))
+	mux.Handle("/v2/models/{name}/versions/{version}", s.only(s.oipModelMetadata, http.MethodGet))
+	mux.Handle("/v2/models/{name}/versions/{version}/ready", s.only(s.oipModelReady, http.MethodGet))
+	mux.Handle("/v2/models/{name}/versions/{version}/infer", s.only(s.oipInfer, http.MethodPost))
 	mux.Handle("/metrics", s.only(s.metricsHandler().ServeHTTP, http.MethodGet))
 	mux.Handle("/{$}", s.only(servePlayground, http.MethodGet))
 	mux.Handle("/playground/", s.only(servePlayground, http.MethodGet))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf(http.StatusNotFound, codeNotFound, "no such path %q: see GET /v1/models, POST /v1/models/{name}/predict, /v2/... (Open Inference Protocol), /metrics", r.URL.Path))
+		s.writeError(w, r, errorf(http.StatusNotFound, codeNotFound, "no such path %s: see GET /v1/models, POST /v1/models/{name}/predict, /v2/... (Open Inference Protocol), /metrics", clip(r.URL.Path)))
 	})
 	return s.logged(mux)
 }
@@ -68,7 +71,7 @@ func (s *Server) only(h http.HandlerFunc, method string) http.Handler {
 			allow += ", " + http.MethodHead
 		}
 		w.Header().Set("Allow", allow)
-		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, codeMethod, "method %s not allowed on %s, want %s", r.Method, r.URL.Path, allow))
+		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, codeMethod, "method %s not allowed on %s, want %s", clip(r.Method), clip(r.URL.Path), allow))
 	})
 }
 
@@ -187,8 +190,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError sends e in the native API's form, or the Open Inference
-// Protocol's under /v2.
+// Protocol's under /v2. A message over maxMessage bytes is cut, whatever
+// it quotes.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	e.Message = cutMessage(e.Message)
 	info(r).err = e
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
@@ -200,12 +205,21 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 	writeJSON(w, e.status, map[string]*apiError{"error": e})
 }
 
-// lookup returns the model named in the path, or a 404.
+// modelVersion is the one version of every served model, in the Open
+// Inference Protocol's /v2/models/{name}/versions/{version} paths and
+// metadata.
+const modelVersion = "1"
+
+// lookup returns the model named in the path, or a 404; a version in the
+// path must be modelVersion.
 func (s *Server) lookup(r *http.Request) (*served, *apiError) {
 	name := r.PathValue("name")
 	sv, ok := s.models[name]
 	if !ok {
-		return nil, errorf(http.StatusNotFound, codeUnknownModel, "no model %q; this server has %s", name, strings.Join(s.names, ", "))
+		return nil, errorf(http.StatusNotFound, codeUnknownModel, "no model %s; this server has %s", clip(name), strings.Join(s.names, ", "))
+	}
+	if v := r.PathValue("version"); v != "" && v != modelVersion {
+		return nil, errorf(http.StatusNotFound, codeUnknownModel, "model %s has no version %s; its one version is %q", name, clip(v), modelVersion)
 	}
 	info(r).model = name
 	return sv, nil

@@ -189,7 +189,7 @@ func (s *Server) answer(r *http.Request, sv *served, inputsField string, inputs 
 	if haltName != "" {
 		var err error
 		if halt, err = trm.ParseHaltMode(haltName); err != nil {
-			return nil, fieldError(haltField, "%s: %v", haltField, err)
+			return nil, fieldError(haltField, "%s %s, want %q or %q", haltField, clip(haltName), trm.HaltFull, trm.HaltEarly)
 		}
 	}
 	nsup := sv.Model.Model.Config.HaltMaxSteps
@@ -206,7 +206,7 @@ func (s *Server) answer(r *http.Request, sv *served, inputsField string, inputs 
 			err = task.CheckExample(sv.Task, ex)
 		}
 		if err != nil {
-			return nil, inputError(inputsField, i, err)
+			return nil, inputError(inputsField, i, text, err)
 		}
 		exs[i] = ex
 	}

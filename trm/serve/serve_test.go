@@ -391,7 +391,8 @@ func TestRefusals(t *testing.T) {
 		{"trailing", predict, `{"inputs": ["3 + 7"]} {}`, 400, codeBadJSON, "", nil, "data after the JSON object"},
 		{"inputs type", predict, `{"inputs": "3 + 7"}`, 400, codeBadField, "inputs", nil, "want an array of strings"},
 		{"input type", predict, `{"inputs": [3]}`, 400, codeBadField, "inputs", nil, "want a string"},
-		{"max_steps type", predict, `{"inputs": ["3 + 7"], "max_steps": "four"}`, 400, codeBadField, "max_steps", nil, "want a number"},
+		{"max_steps type", predict, `{"inputs": ["3 + 7"], "max_steps": "four"}`, 400, codeBadField, "max_steps", nil, `"max_steps" is a JSON string, want a whole number`},
+		{"max_steps 1e9", predict, `{"inputs": ["3 + 7"], "max_steps": 1e9}`, 400, codeBadField, "max_steps", nil, `"max_steps" is the JSON number 1e9, want a whole number written in digits alone`},
 		{"trace type", predict, `{"inputs": ["3 + 7"], "trace": 1}`, 400, codeBadField, "trace", nil, "want true or false"},
 		{"unknown field", predict, `{"input": ["3 + 7"]}`, 400, codeBadField, "input", nil, `unknown field "input"`},
 		{"no inputs", predict, `{}`, 400, codeBadField, "inputs", nil, "missing or empty"},
@@ -406,7 +407,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown path", ts.URL + "/v1/predict", `{}`, 404, codeNotFound, "", nil, "no such path"},
 		{"oip name", infer, `{"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": ["1 + 1"]}]}`, 400, "", "", nil, `want exactly one input tensor, named "text"`},
 		{"oip datatype", infer, `{"inputs": [{"name": "text", "shape": [1], "datatype": "FP32", "data": ["1 + 1"]}]}`, 400, "", "", nil, `want "BYTES"`},
-		{"oip shape", infer, `{"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["1 + 1"]}]}`, 400, "", "", nil, "want shape [1]"},
+		{"oip shape", infer, `{"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["1 + 1"]}]}`, 400, "", "", nil, "send shape [1]"},
 		{"oip data", infer, `{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [1]}]}`, 400, "", "", nil, "want a string"},
 		{"oip bad input", infer, `{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["x"]}]}`, 400, "", "", nil, "inputs[0].data[0]"},
 		{"oip output", infer, `{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["1 + 1"]}], "outputs": [{"name": "logits"}]}`, 400, "", "", nil, `requested output "logits"`},
@@ -744,5 +745,165 @@ func TestWaitFor(t *testing.T) {
 		s := &scheduler{maxWait: c.opt}
 		b.lastStep = c.last
 		assert.Equal(t, c.want, s.waitFor(b), "MaxWait %v, last step %v", c.opt, c.last)
+	}
+}
+
+// oipInfer posts an infer request body to path and returns the status and
+// the decoded response (or error) body.
+func oipInfer(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	code, _, b := post(t, url, body)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(b, &v), "%s", b)
+	return code, v
+}
+
+// TestOIPParameters: request parameters are open key/value pairs: unknown
+// ones (content_type, binary_data_output, ...) are ignored at every level,
+// the known ones still checked.
+func TestOIPParameters(t *testing.T) {
+	_, ts := newTestServer(t, Options{}, "arith")
+	infer := ts.URL + "/v2/models/arith/infer"
+	code, v := oipInfer(t, infer, `{"parameters": {"content_type": "str", "binary_data_output": false, "halt": "full", "priority": 3, "nested": {"a": [1]}},
+		"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "parameters": {"content_type": "str"}, "data": ["3 + 7"]}],
+		"outputs": [{"name": "answer", "parameters": {"binary_data": false}}]}`)
+	require.Equal(t, 200, code, "%v", v)
+	out := v["outputs"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{"10"}, out["data"])
+
+	for _, c := range []struct{ params, want string }{
+		{`{"halt": 3}`, "parameters.halt is the JSON number 3, want a string"},
+		{`{"halt": "soon"}`, `parameters.halt "soon", want "full" or "early"`},
+		{`{"max_steps": "4"}`, "parameters.max_steps is a JSON string, want a whole number"},
+		{`{"max_steps": 1e9}`, "parameters.max_steps is the JSON number 1e9, want a whole number"},
+		{`{"max_steps": 9}`, "parameters.max_steps 9, want 1 to 4"},
+	} {
+		code, v := oipInfer(t, infer, `{"parameters": `+c.params+`, "inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["3 + 7"]}]}`)
+		assert.Equal(t, 400, code, c.params)
+		assert.Contains(t, v["error"], c.want, c.params)
+	}
+}
+
+// TestOIPShapes: the data of the input tensor may be row-major flattened
+// or nested as its shape says; the outputs have the input's shape.
+func TestOIPShapes(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxInputs: 8}, "arith")
+	infer := ts.URL + "/v2/models/arith/infer"
+	for _, c := range []struct {
+		shape, data string
+		answers     []any
+	}{
+		{`[1, 1]`, `[["3 + 7"]]`, []any{"10"}},
+		{`[1, 1]`, `["3 + 7"]`, []any{"10"}},
+		{`[2, 2]`, `[["1 + 1", "2 + 2"], ["3 + 3", "4 + 4"]]`, []any{"2", "4", "6", "8"}},
+		{`[2, 2]`, `["1 + 1", "2 + 2", "3 + 3", "4 + 4"]`, []any{"2", "4", "6", "8"}},
+		{`[2, 1, 2]`, `[[["1 + 1", "2 + 2"]], [["3 + 3", "4 + 4"]]]`, []any{"2", "4", "6", "8"}},
+		{`[2, 1, 2]`, `[["1 + 1", "2 + 2"], ["3 + 3", "4 + 4"]]`, []any{"2", "4", "6", "8"}},
+	} {
+		code, v := oipInfer(t, infer, `{"inputs": [{"name": "text", "shape": `+c.shape+`, "datatype": "BYTES", "data": `+c.data+`}], "parameters": {"halt": "full"}}`)
+		require.Equal(t, 200, code, "%s %s: %v", c.shape, c.data, v)
+		outs := v["outputs"].([]any)
+		require.Len(t, outs, 3)
+		for _, o := range outs {
+			var shape []int
+			require.NoError(t, json.Unmarshal([]byte(c.shape), &shape))
+			got := []int{}
+			for _, d := range o.(map[string]any)["shape"].([]any) {
+				got = append(got, int(d.(float64)))
+			}
+			assert.Equal(t, shape, got, "%s: output shape", c.shape)
+		}
+		assert.Equal(t, c.answers, outs[0].(map[string]any)["data"], "%s %s", c.shape, c.data)
+	}
+	for _, c := range []struct{ shape, data, want string }{
+		{`[1, 1]`, `[["3 + 7", "1 + 1"]]`, "inputs[0].data[0] holds 2 elements, want 1"},
+		{`[2, 1]`, `[["3 + 7"]]`, "has 1 arrays, want 2"},
+		{`[2]`, `[["3 + 7"], ["1 + 1"]]`, "is an array, but the shape is [2]"},
+		{`[1, 1]`, `[[7]]`, "inputs[0].data[0][0] is the JSON number 7, want a string"},
+		{`[1]`, `"3 + 7"`, "inputs[0].data is a JSON string, want an array"},
+		{`[]`, `["3 + 7"]`, "want 1 to 16 sizes"},
+		{`[-1]`, `["3 + 7"]`, "want sizes ≥ 0"},
+		{`[3, 3]`, `["1 + 1"]`, "more than 8 inputs"},
+		{`[4611686018427387904, 4]`, `["1 + 1"]`, "more than 8 inputs"},
+	} {
+		code, v := oipInfer(t, infer, `{"inputs": [{"name": "text", "shape": `+c.shape+`, "datatype": "BYTES", "data": `+c.data+`}]}`)
+		assert.Equal(t, 400, code, "%s %s", c.shape, c.data)
+		assert.Contains(t, v["error"], c.want, "%s %s", c.shape, c.data)
+	}
+}
+
+// TestOIPVersions: a model has one version, "1": the versioned paths serve
+// it, metadata lists it, and another version is a 404 naming the known one.
+func TestOIPVersions(t *testing.T) {
+	_, ts := newTestServer(t, Options{}, "arith")
+	get := func(path string) (int, map[string]any) {
+		resp, err := http.Get(ts.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var v map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+		return resp.StatusCode, v
+	}
+	code, v := get("/v2/models/arith")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, []any{"1"}, v["versions"])
+	code, v = get("/v2/models/arith/versions/1")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, "arith", v["name"])
+	code, v = get("/v2/models/arith/versions/1/ready")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, true, v["ready"])
+	body := `{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["3 + 7"]}]}`
+	code, v = oipInfer(t, ts.URL+"/v2/models/arith/versions/1/infer", body)
+	require.Equal(t, 200, code, "%v", v)
+	assert.Equal(t, "1", v["model_version"])
+	assert.Equal(t, "arith", v["model_name"])
+
+	for _, path := range []string{"/v2/models/arith/versions/2", "/v2/models/arith/versions/2/ready"} {
+		code, v = get(path)
+		assert.Equal(t, 404, code, path)
+		assert.Contains(t, v["error"], `model arith has no version "2"; its one version is "1"`, path)
+	}
+	code, v = oipInfer(t, ts.URL+"/v2/models/arith/versions/2/infer", body)
+	assert.Equal(t, 404, code)
+	assert.Contains(t, v["error"], `no version "2"`)
+	code, v = get("/v2/models/nope/versions/1")
+	assert.Equal(t, 404, code)
+	assert.Contains(t, v["error"], `no model "nope"`)
+}
+
+// TestErrorsDoNotEcho: a refusal names the value at fault without echoing
+// a large input whole: quoted values are cut to 64 bytes with their length.
+func TestErrorsDoNotEcho(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxBody: 4 << 20}, "arith")
+	big := strings.Repeat("x", 1<<20)
+	predict, infer := ts.URL+"/v1/models/arith/predict", ts.URL+"/v2/models/arith/infer"
+	oip := func(in string) string {
+		return `{"inputs": [` + in + `]}`
+	}
+	for _, c := range []struct{ name, url, body, want string }{
+		{"input", predict, `{"inputs": ["` + big + `"]}`, "inputs[0]: arith: "},
+		{"input digits", predict, `{"inputs": ["1 + ` + strings.Repeat("9", 1<<20) + `"]}`, "inputs[0]: arith: "},
+		{"halt", predict, `{"inputs": ["1 + 1"], "halt": "` + big + `"}`, "halt "},
+		{"unknown field", predict, `{"` + big + `": 1}`, "unknown field "},
+		{"max_steps", predict, `{"inputs": ["1 + 1"], "max_steps": 1` + strings.Repeat("0", 1<<20) + `}`, `"max_steps\" is the JSON number 1000`},
+		{"oip input", infer, oip(`{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["` + big + `"]}`), "inputs[0].data[0]: arith: "},
+		{"oip name", infer, oip(`{"name": "` + big + `", "shape": [1], "datatype": "BYTES", "data": ["1 + 1"]}`), "want exactly one input tensor"},
+		{"oip datatype", infer, oip(`{"name": "text", "shape": [1], "datatype": "` + big + `", "data": ["1 + 1"]}`), "has datatype "},
+		{"oip output", infer, `{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["1 + 1"]}], "outputs": [{"name": "` + big + `"}]}`, "requested output "},
+		{"oip number", infer, oip(`{"name": "text", "shape": [1], "datatype": "BYTES", "data": [1` + strings.Repeat("0", 1<<20) + `]}`), "is the JSON number 1000"},
+		{"oip halt", infer, `{"parameters": {"halt": "` + big + `"}, "inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["1 + 1"]}]}`, "parameters.halt "},
+		{"oip version", ts.URL + "/v2/models/arith/versions/" + strings.Repeat("7", 8000) + "/infer", oip(`{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["1 + 1"]}`), "has no version "},
+		{"path", ts.URL + "/v1/" + strings.Repeat("p", 8000), `{}`, "no such path "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, body := post(t, c.url, c.body)
+			assert.True(t, code >= 400 && code < 500, "status %d", code)
+			assert.Less(t, len(body), 2048, "the error echoes the input: %.200s…", body)
+			assert.Contains(t, string(body), c.want)
+			assert.Regexp(t, `… \(\d+ bytes\)`, string(body), "the message notes the value's length")
+			assert.NotContains(t, string(body), "message cut", "values are clipped, not the message")
+			assert.NotContains(t, string(body), "\n\t", "one line")
+		})
 	}
 }
