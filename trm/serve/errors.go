@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -40,6 +42,7 @@ const (
 	codeNotFound      = "not_found"
 	codeMethod        = "method_not_allowed"
 	codeTooLarge      = "body_too_large"
+	codeBodyTimeout   = "body_timeout"
 	codeQueueFull     = "queue_full"
 	codeTimeout       = "deadline_exceeded"
 	codeShuttingDown  = "shutting_down"
@@ -76,8 +79,10 @@ func inputError(field string, i int, text string, err error) *apiError {
 
 // decodeJSON reads the request body, at most maxBody bytes, as one JSON
 // value into dst, refusing unknown fields and trailing data; the error says
-// what was wrong and where.
-func decodeJSON(w http.ResponseWriter, r *http.Request, maxBody int64, dst any) *apiError {
+// what was wrong and where. A body that stops arriving before the read
+// deadline (Options.BodyTimeout, set by logged), or whose connection was
+// evicted (see Options.MaxConns), is a 408.
+func decodeJSON(w http.ResponseWriter, r *http.Request, maxBody int64, bodyTimeout time.Duration, dst any) *apiError {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
@@ -97,9 +102,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBody int64, dst any) 
 		syn    *json.SyntaxError
 		typ    *json.UnmarshalTypeError
 	)
+	if after, ok := evicted(r); ok {
+		return errorf(http.StatusRequestTimeout, codeBodyTimeout, "the request was still arriving after %v while the server had all its connections open (--max-conns): its connection was closed for others", after)
+	}
 	switch {
 	case errors.As(err, &tooBig):
 		return errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "request body over %d bytes (the server's --max-body)", tooBig.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errorf(http.StatusRequestTimeout, codeBodyTimeout, "the request body did not arrive within the server's body timeout of %v (--body-timeout)", bodyTimeout)
 	case errors.Is(err, io.EOF):
 		return errorf(http.StatusBadRequest, codeBadJSON, "empty request body, want a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -75,23 +76,33 @@ func (s *Server) only(h http.HandlerFunc, method string) http.Handler {
 	})
 }
 
-// statusWriter records the status and size of a response.
+// statusWriter records the status and size of a response, and adds
+// "Connection: close" to it once the server drains.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int
+	status   int
+	bytes    int
+	draining *atomic.Bool
+}
+
+// header runs before the response's header is sent.
+func (w *statusWriter) header(code int) {
+	w.status = code
+	if w.draining != nil && w.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
-		w.status = code
+		w.header(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.header(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
@@ -121,15 +132,34 @@ func info(r *http.Request) *logInfo {
 	return &logInfo{}
 }
 
-// logged wraps h with the access log, the request metrics and panic
-// recovery: a panic is a 500 with a JSON body (when nothing was written
-// yet) and an error log line with the stack; the server keeps serving.
+// logged wraps h with the request's deadlines, the access log, the
+// request metrics and panic recovery: a panic is a 500 with a JSON body
+// (when nothing was written yet) and an error log line with the stack; the
+// server keeps serving.
+//
+// The deadlines: a body must arrive within Options.BodyTimeout (net/http
+// lifts the read deadline once the body is read, for the answer may take
+// longer), and the response must be written within BodyTimeout + Timeout
+// + 10 s, so that neither a client trickling its body nor one that does
+// not read the answer holds a connection. They are set only where the
+// connection supports them (not under a ResponseRecorder).
 func (s *Server) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		rc := http.NewResponseController(w)
+		if r.Body != nil && r.Body != http.NoBody {
+			// Not for a request without a body: net/http already
+			// watches its connection for the client going away, with a
+			// read that a deadline would end, cancelling the request.
+			rc.SetReadDeadline(start.Add(s.opts.BodyTimeout))
+		} else {
+			received(r)
+		}
+		defer received(r)
+		rc.SetWriteDeadline(start.Add(s.opts.BodyTimeout + s.opts.Timeout + 10*time.Second))
 		li := &logInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), logKey{}, li))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, draining: &s.draining}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -197,6 +227,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 	info(r).err = e
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	if e.status == http.StatusRequestTimeout {
+		w.Header().Set("Connection", "close") // the rest of the body is not read
 	}
 	if strings.HasPrefix(r.URL.Path, "/v2") {
 		writeJSON(w, e.status, map[string]string{"error": e.Message})

@@ -13,6 +13,10 @@ type metrics struct {
 	latency  *prometheus.HistogramVec // by model, api
 	inflight prometheus.Gauge
 
+	connections        prometheus.Gauge
+	maxConnections     prometheus.Gauge
+	evictedConnections prometheus.Counter
+
 	queueDepth  *prometheus.GaugeVec
 	batchSize   *prometheus.HistogramVec
 	stepSeconds *prometheus.HistogramVec
@@ -45,6 +49,18 @@ func newMetrics() *metrics {
 			Name: "trm_inflight_requests",
 			Help: "Predict/infer requests being served now.",
 		}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trm_open_connections",
+			Help: "Client connections open on the API listener now.",
+		}),
+		maxConnections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trm_max_connections",
+			Help: "The most client connections the API listener keeps open at once (--max-conns); more wait to be accepted.",
+		}),
+		evictedConnections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trm_evicted_connections_total",
+			Help: "Connections closed, while every one of --max-conns was open, for being slow to send their request.",
+		}),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "trm_queue_depth",
 			Help: "Inputs waiting to join a batch, by model.",
@@ -69,7 +85,8 @@ func newMetrics() *metrics {
 			Help: "Inputs answered, by model; rate(trm_samples_total[1m]) is samples/s.",
 		}, []string{"model"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.inflight, m.queueDepth, m.batchSize,
+	m.registry.MustRegister(m.requests, m.latency, m.inflight, m.connections, m.maxConnections, m.evictedConnections,
+		m.queueDepth, m.batchSize,
 		m.stepSeconds, m.steps, m.samples,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -165,7 +165,8 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, api string, req a
 	info(r).api = api
 	sv, e := s.lookup(r)
 	if e == nil {
-		e = decodeJSON(w, r, s.opts.MaxBody, req)
+		e = decodeJSON(w, r, s.opts.MaxBody, s.opts.BodyTimeout, req)
+		received(r)
 	}
 	if e != nil {
 		s.writeError(w, r, e)
