@@ -49,9 +49,17 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 			"requests get a 4xx with a JSON error naming the field; a full queue is 429\n"+
 			"with Retry-After, a request past --timeout 504.\n"+
 			"\n"+
-			"On SIGINT or SIGTERM readiness goes false, the listener closes and accepted\n"+
-			"requests finish (within --shutdown-timeout), then trm serve exits 0; a\n"+
-			"second signal exits at once (130). pprof is served on --admin-addr only.\n"+
+			"Slow clients cannot hold connections: a header must arrive within\n"+
+			"--header-timeout, a body within --body-timeout (408 after it), and at most\n"+
+			"--max-conns connections are open at once; more wait in the kernel's accept\n"+
+			"queue and are served in turn, so descriptors remain for real clients.\n"+
+			"\n"+
+			"On SIGINT or SIGTERM readiness goes false and the listener closes. For\n"+
+			"--drain-grace open connections are still read, each response saying\n"+
+			"\"Connection: close\", so that no request sent on a kept-alive connection is\n"+
+			"lost; accepted requests finish, idle connections close (all within\n"+
+			"--shutdown-timeout) and trm serve exits 0. A second signal exits at once\n"+
+			"(130). pprof is served on --admin-addr only.\n"+
 			"\n"+
 			"Exit status: 0 after a graceful shutdown; 1 start-up failure (a bad\n"+
 			"checkpoint, a busy port) or a drain that ran out of time; 2 bad flags;\n"+
@@ -69,7 +77,12 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 	fs.IntVar(&f.opts.MaxInputs, "max-inputs", d.MaxInputs, "most inputs in one request")
 	fs.Int64Var(&f.maxBody, "max-body", d.MaxBody, "largest request body in `bytes` (413 beyond)")
 	fs.DurationVar(&f.opts.Timeout, "timeout", d.Timeout, "most time a request may take, queue included (504 beyond)")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "how long accepted requests may take to finish after SIGINT/SIGTERM")
+	fs.DurationVar(&f.opts.BodyTimeout, "body-timeout", d.BodyTimeout, "most time a request body may take to arrive after its header (408 beyond; the connection closes)")
+	fs.DurationVar(&f.opts.HeaderTimeout, "header-timeout", d.HeaderTimeout, "most time a request header may take to arrive (the connection closes beyond)")
+	fs.DurationVar(&f.opts.IdleTimeout, "idle-timeout", d.IdleTimeout, "how long a kept-alive connection may wait for its next request")
+	fs.IntVar(&f.opts.MaxConns, "max-conns", 0, "most connections open at once; when full, new ones wait in the kernel's accept queue until one closes, none is dropped (0: half the open-file limit, at most 4096)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "how long the drain after SIGINT/SIGTERM may take, grace included")
+	fs.DurationVar(&f.opts.DrainGrace, "drain-grace", d.DrainGrace, "after SIGINT/SIGTERM has closed the listener, how long kept-alive connections are still read, each request answered with \"Connection: close\" (0: none)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json (log/slog, on standard error)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := parse(fs, args, false); err != nil {
@@ -92,6 +105,16 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 		return nil, usagef("--timeout %v, want > 0", f.opts.Timeout)
 	case f.shutdown <= 0:
 		return nil, usagef("--shutdown-timeout %v, want > 0", f.shutdown)
+	case f.opts.BodyTimeout <= 0:
+		return nil, usagef("--body-timeout %v, want > 0", f.opts.BodyTimeout)
+	case f.opts.HeaderTimeout <= 0:
+		return nil, usagef("--header-timeout %v, want > 0", f.opts.HeaderTimeout)
+	case f.opts.IdleTimeout <= 0:
+		return nil, usagef("--idle-timeout %v, want > 0", f.opts.IdleTimeout)
+	case f.opts.MaxConns < 0:
+		return nil, usagef("--max-conns %d, want ≥ 1, or 0 for the default", f.opts.MaxConns)
+	case f.opts.DrainGrace < 0 || f.opts.DrainGrace >= f.shutdown:
+		return nil, usagef("--drain-grace %v, want ≥ 0 and less than --shutdown-timeout (%v)", f.opts.DrainGrace, f.shutdown)
 	case f.logFormat != "text" && f.logFormat != "json":
 		return nil, usagef("--log-format %q, want text or json", f.logFormat)
 	}
@@ -106,6 +129,9 @@ func parseServeFlags(e env, args []string) (*serveFlags, error) {
 		}
 	}
 	f.opts.MaxBody = f.maxBody
+	if f.opts.DrainGrace == 0 { // serve.Options: 0 is the default, negative none
+		f.opts.DrainGrace = -1
+	}
 	halt, err := trm.ParseHaltMode(f.haltName)
 	if err != nil {
 		return nil, usagef("--halt: %v", err)
@@ -224,7 +250,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	if adminLn != nil {
 		admin := srv.HTTPServer(srv.AdminHandler())
-		go admin.Serve(adminLn)
+		go admin.Serve(serve.LimitListener(adminLn, adminMaxConns))
 		defer admin.Close()
 		if !isLoopback(adminLn.Addr()) {
 			log.Warn("the admin listener (pprof) is not on a loopback address", "admin_addr", adminLn.Addr().String())
@@ -236,7 +262,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "admin_addr", addrOf(adminLn), "models", strings.Join(names, ","),
 		"threads", threads, "loops_per_model", loops, "workers_per_kernel", workers,
-		"max_batch", f.opts.MaxBatch, "max_queue", f.opts.MaxQueue, "timeout", f.opts.Timeout.String())
+		"max_batch", f.opts.MaxBatch, "max_queue", f.opts.MaxQueue, "timeout", f.opts.Timeout.String(), "max_conns", srv.MaxConns())
 	fmt.Fprintf(e.stdout, "trm serve: listening on http://%s (models: %s)\n", ln.Addr(), strings.Join(names, ", "))
 
 	// A second signal, while the first one's drain runs, exits at once.
@@ -255,6 +281,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	log.Info("shut down: every accepted request was answered")
 	return nil
 }
+
+// adminMaxConns is the most connections the admin listener keeps open.
+const adminMaxConns = 64
 
 // isLoopback reports whether a listener's address is a loopback one.
 func isLoopback(a net.Addr) bool {

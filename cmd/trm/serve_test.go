@@ -53,6 +53,11 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--model", "nameonly"}, `--model "nameonly", want NAME=PATH`},
 		{[]string{"--model", "x=embedded:chess"}, `no model is shipped for "chess"`},
 		{[]string{"--threads", "-1"}, "--threads -1"},
+		{[]string{"--max-conns", "-1"}, "--max-conns -1, want ≥ 1"},
+		{[]string{"--body-timeout", "0s"}, "--body-timeout 0s, want > 0"},
+		{[]string{"--header-timeout", "-1s"}, "--header-timeout -1s, want > 0"},
+		{[]string{"--idle-timeout", "0s"}, "--idle-timeout 0s, want > 0"},
+		{[]string{"--drain-grace", "1m", "--shutdown-timeout", "30s"}, "--drain-grace 1m0s, want ≥ 0 and less than --shutdown-timeout (30s)"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
 		var out, errb bytes.Buffer
@@ -95,8 +100,14 @@ func TestServeStartFails(t *testing.T) {
 // with its base URL once it listens.
 func serveProcess(t *testing.T, args ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
+	return serveProcessEnv(t, nil, args...)
+}
+
+// serveProcessEnv is serveProcess with more environment variables.
+func serveProcessEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "off"}, args...)...)
-	cmd.Env = append(os.Environ(), "TRM_TEST_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "TRM_TEST_MAIN=1"), env...)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
