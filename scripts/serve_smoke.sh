@@ -28,6 +28,10 @@ got=$(curl -fsS "http://127.0.0.1:$port/v2/models/arith/infer" \
   -d '{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["12 + 30"]}], "parameters": {"halt": "full"}}')
 echo "infer: $got"
 grep -q '"data":\["42"\]' <<<"$got" || { echo "want answer 42"; cat "$log"; exit 1; }
+got=$(curl -fsS "http://127.0.0.1:$port/v2/models/arith/versions/1/infer" \
+  -d '{"inputs": [{"name": "text", "shape": [1, 1], "datatype": "BYTES", "data": [["3 + 4"]]}], "parameters": {"halt": "full", "content_type": "str"}}')
+echo "infer (version 1, nested data): $got"
+grep -q '"data":\["7"\]' <<<"$got" || { echo "want answer 7"; cat "$log"; exit 1; }
 kill -TERM $pid
 code=0
 wait $pid || code=$?
