@@ -341,6 +341,16 @@ func trainModel(ctx context.Context, e env, f *trainFlags, cfg trm.Config) error
 	if err := train.CheckMemory(cfg); err != nil {
 		return inputError{err.Error()} // the config asks too much of this machine: change it
 	}
+	// A folder another trainer holds is refused here, as the only line;
+	// train.Train takes the lock for the run itself (and refuses the same
+	// way if another trainer takes the folder in between).
+	lock, err := run.Lock()
+	if err != nil {
+		return err
+	}
+	if err := lock.Unlock(); err != nil {
+		return err
+	}
 	verb := "training"
 	if f.resume {
 		verb = "resuming"

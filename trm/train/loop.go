@@ -29,7 +29,8 @@ type TrainOptions struct {
 	// logs those steps again.
 	Resume bool
 	// Force starts a new run in a Dir that already holds one, deleting its
-	// files; without it (and without Resume) such a Dir is an error.
+	// files; without it (and without Resume) such a Dir is an error. It
+	// never takes a folder that another trainer holds (see Run.Lock).
 	Force bool
 	// EvalExamples is the number of test examples of each periodic
 	// evaluation (0: infer.DefaultEvalExamples).
@@ -64,15 +65,30 @@ type TrainResult struct {
 // ctx is cancelled it saves and returns ctx.Err() with the result so far.
 // The same config, data and options give bit-identical weights, and so
 // does a run stopped and resumed.
+//
+// Train holds the run folder's lock (Run.Lock) throughout: while another
+// trainer holds opts.Dir it returns at once an error matching ErrLocked
+// that names the folder and the holder's process, and changes nothing,
+// with Resume or Force as without.
 func Train(ctx context.Context, cfg trm.Config, opts TrainOptions) (*TrainResult, error) {
 	var (
 		tr  *Trainer
 		err error
 	)
 	run := Run{Dir: opts.Dir}
-	switch {
-	case opts.Resume && opts.Dir == "":
+	if opts.Resume && opts.Dir == "" {
 		return nil, errors.New("train: resume needs a run folder")
+	}
+	if opts.Dir != "" {
+		// Before anything looks at the folder, let alone clears it
+		// (--force): one trainer per folder.
+		lock, lerr := run.Lock()
+		if lerr != nil {
+			return nil, lerr
+		}
+		defer lock.Unlock() // the system drops the lock at exit anyway
+	}
+	switch {
 	case opts.Resume:
 		if err := run.Clean(); err != nil {
 			return nil, err

@@ -2,18 +2,18 @@ package train
 
 import (
 	"errors"
-	"io/fs"
-
-	"github.com/trm-go/trm/internal/atomicfile"
-	"github.com/trm-go/trm/trm"
-	"github.com/trm-go/trm/trm/safetensors"
-
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/trm-go/trm/internal/atomicfile"
+	"github.com/trm-go/trm/internal/lockfile"
+	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/trm/safetensors"
 )
 
 // The files of a run folder: the training state beside the model (see Run).
@@ -125,11 +125,16 @@ func LoadTrainState(path string) (*TrainState, error) {
 //	<dir>/train_state.safetensors the state to resume from: the commit record of the last save
 //	<dir>/model.safetensors       the latest checkpoint (EMA weights when EMA is on)
 //	<dir>/metrics.jsonl           one JSON line per logged step (see MetricsLogger)
+//	<dir>/train.lock              locked while a trainer holds the folder (see Lock)
 //
 // Every file is written atomically (temporary file, fsync, rename). The
 // training state holds everything a resume needs, the model's fixed
 // tensors included, so the model file can always be rebuilt from it: a
 // crash at any moment leaves a folder that resumes (see Save and Resume).
+//
+// One trainer at a time: Train holds the folder's lock (Lock) from before
+// it looks at the folder until it returns, so a second trainer, resumed or
+// forced, is refused before it reads, deletes or writes anything.
 type Run struct{ Dir string }
 
 // ConfigPath returns <dir>/config.json.
@@ -143,6 +148,69 @@ func (r Run) StatePath() string { return filepath.Join(r.Dir, "train_state.safet
 
 // MetricsPath returns <dir>/metrics.jsonl.
 func (r Run) MetricsPath() string { return filepath.Join(r.Dir, "metrics.jsonl") }
+
+// LockPath returns <dir>/train.lock.
+func (r Run) LockPath() string { return filepath.Join(r.Dir, "train.lock") }
+
+// ErrLocked is matched (errors.Is) by the error of Lock, and of Train, for
+// a run folder that another trainer holds.
+var ErrLocked = errors.New("run folder in use by another trainer")
+
+// RunLock is a run folder held by this process (see Run.Lock).
+type RunLock struct{ l *lockfile.Lock }
+
+// Unlock gives the folder back. It may be called more than once.
+func (l *RunLock) Unlock() error { return l.l.Release() }
+
+// Lock makes the folder (and parents) if needed and takes its lock,
+// <dir>/train.lock, writing this process's ID into it; it does not wait.
+// While the returned RunLock is held, Lock of the same folder fails with
+// an error that matches ErrLocked and names the folder and the process
+// holding it: from another process, or from this one.
+//
+// The lock is flock(2) on Linux, macOS and the BSDs and LockFileEx on
+// Windows, and the system drops it when the process ends, a crash or
+// kill -9 included, so a dead trainer never leaves its folder locked. It
+// is advisory: it keeps out trainers, not other programs writing the
+// files. Other systems have no lock here, and Lock always succeeds.
+//
+// Train takes it; a program that drives a Trainer itself (ResumeTrainer,
+// Trainer.Save) should hold it around them.
+func (r Run) Lock() (*RunLock, error) {
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	l, err := lockfile.Acquire(r.LockPath())
+	var held *lockfile.HeldError
+	if errors.As(err, &held) {
+		return nil, &lockedError{dir: r.Dir, held: held}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", r.Dir, err)
+	}
+	return &RunLock{l: l}, nil
+}
+
+// lockedError is Lock's error for a folder that another trainer holds.
+type lockedError struct {
+	dir  string
+	held *lockfile.HeldError
+}
+
+func (e *lockedError) Error() string {
+	who := "another process"
+	switch pid := e.held.PID; {
+	case pid == os.Getpid():
+		who = fmt.Sprintf("process %d, this one", pid)
+	case pid > 0:
+		who = fmt.Sprintf("process %d", pid)
+	}
+	return fmt.Sprintf("train: run folder %s is in use by another trainer (%s holds %s): wait for it to end or stop it, or use another folder",
+		e.dir, who, e.held.Path)
+}
+
+func (e *lockedError) Is(target error) bool { return target == ErrLocked }
+func (e *lockedError) Unwrap() error        { return e.held }
 
 // files lists the files of a run, in the order Clear removes them (the
 // commit record first).
