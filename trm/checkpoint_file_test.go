@@ -97,6 +97,9 @@ func TestLoadedCheckpointOutlivesItsFile(t *testing.T) {
 		swapChild(t, dir)
 		return
 	}
+	if testing.Short() {
+		t.Skip("re-executes the test binary (under qemu it would need binfmt); the full run does")
+	}
 	dir := t.TempDir()
 	swapFixtures(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

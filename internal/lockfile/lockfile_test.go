@@ -78,6 +78,9 @@ func TestLockDiesWithItsProcess(t *testing.T) {
 		time.Sleep(time.Minute) // until killed
 		return
 	}
+	if testing.Short() {
+		t.Skip("re-executes the test binary (under qemu it would need binfmt); the full run does")
+	}
 	if runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
 		t.Skip("no locks on " + runtime.GOOS)
 	}
