@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -158,7 +159,7 @@ func (f *serveFlags) loadServed() ([]serve.Model, error) {
 	specs := []string(f.models)
 	if len(specs) == 0 {
 		for _, name := range checkpoints.Tasks() {
-			specs = append(specs, name+"=embedded:"+name)
+			specs = append(specs, name+"="+checkpoints.Prefix+name)
 		}
 	}
 	var out []serve.Model
@@ -167,18 +168,9 @@ func (f *serveFlags) loadServed() ([]serve.Model, error) {
 		if !ok || name == "" || path == "" {
 			return nil, usagef("--model %q, want NAME=PATH (a checkpoint file, or embedded:TASK)", spec)
 		}
-		var (
-			p   *infer.Predictor
-			err error
-		)
-		if task, ok := strings.CutPrefix(path, "embedded:"); ok {
-			data, found := checkpoints.Lookup(task)
-			if !found {
-				return nil, usagef("--model %s: no model is shipped for %q (shipped: %s)", name, task, strings.Join(checkpoints.Tasks(), ", "))
-			}
-			p, err = infer.DecodePredictor(data, path)
-		} else {
-			p, err = infer.LoadPredictor(path)
+		p, err := infer.LoadPredictor(path) // a file, or embedded:TASK
+		if errors.Is(err, checkpoints.ErrNotShipped) {
+			return nil, usagef("--model %s: %v", name, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("--model %s: %w", name, err)

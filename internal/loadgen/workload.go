@@ -216,12 +216,7 @@ func (w *Workload) used(m int) int {
 // buildPool makes n distinct inputs of a model (fewer when its test split
 // is a fixed list that is shorter, or holds repeats).
 func (w *Workload) buildPool(ctx context.Context, mw ModelWeight, n int) (pool, error) {
-	label := "embedded:" + mw.Name
-	data, ok := checkpoints.Lookup(mw.Name)
-	if !ok {
-		return pool{}, fmt.Errorf("loadgen: no embedded model %q", mw.Name)
-	}
-	p, err := infer.DecodePredictor(data, label)
+	p, err := infer.LoadPredictor(checkpoints.Prefix + mw.Name)
 	if err != nil {
 		return pool{}, fmt.Errorf("loadgen: %w", err)
 	}

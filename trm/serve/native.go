@@ -59,14 +59,16 @@ type TraceStep struct {
 
 // ModelInfo describes a served model (GET /v1/models).
 type ModelInfo struct {
-	Name        string          `json:"name"`
-	Task        string          `json:"task"`
-	TaskOptions task.Options    `json:"task_options"`
-	Source      string          `json:"source,omitempty"`
-	MaxSteps    int             `json:"max_steps"`
-	Parameters  int             `json:"parameters"`
-	Ready       bool            `json:"ready"`
-	Config      trm.ModelConfig `json:"config"`
+	Name        string       `json:"name"`
+	Task        string       `json:"task"`
+	TaskOptions task.Options `json:"task_options"`
+	Source      string       `json:"source,omitempty"`
+	MaxSteps    int          `json:"max_steps"`
+	// Parameters is trm.ModelConfig.ParamCount: the trained parameters
+	// (without the y_init/z_init buffers), the count README states.
+	Parameters int64           `json:"parameters"`
+	Ready      bool            `json:"ready"`
+	Config     trm.ModelConfig `json:"config"`
 	// Example is an input the model's task accepts (a test-split one), to
 	// show what inputs look like.
 	Example string `json:"example,omitempty"`
@@ -108,13 +110,9 @@ func exampleOf(t task.Task) string {
 }
 
 func (s *Server) modelInfo(sv *served) ModelInfo {
-	n := 0
-	for _, p := range sv.Model.Model.Params() {
-		n += len(p.Value.Data)
-	}
 	return ModelInfo{
 		Name: sv.Name, Task: sv.Task.Name(), TaskOptions: sv.Task.Options(), Source: sv.Source,
-		MaxSteps: sv.Model.Model.Config.HaltMaxSteps, Parameters: n, Ready: s.Ready(), Config: sv.Model.Model.Config,
+		MaxSteps: sv.Model.Model.Config.HaltMaxSteps, Parameters: sv.Model.Model.Config.ParamCount(), Ready: s.Ready(), Config: sv.Model.Model.Config,
 		Example: sv.example, Grid: gridOf(sv.Task),
 	}
 }
