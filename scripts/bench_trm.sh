@@ -34,8 +34,9 @@
 #   --modes LIST      train, infer (train,infer) [MODES]
 #   --cores LIST      core counts C (1,2) [CORES]
 #   --splits LIST     PyTorch splits T:O (torch threads : OpenBLAS threads) to try at each C,
-#                     those with T ≤ C and O ≤ C (default: every pair from {1, 2, 4, …, C})
-#                     [SPLITS]
+#                     those with T ≤ C and O ≤ C (default: every pair from {1, 2, 4, …, C}
+#                     with T·O ≤ C: more threads than cores, torch's OpenMP pool spinning
+#                     beside OpenBLAS's, ran 10–35× slower here) [SPLITS]
 #   --repeat N        timed runs per process, after the warm-up (3) [REPEAT]
 #   --warmup N        untimed runs per process first (2: at batch 64 the first two training
 #                     steps are the slow ones, issue 13) [WARMUP]
@@ -122,7 +123,7 @@ splits_for() {
 		local p=() x=1
 		while ((x < c)); do p+=("$x"); x=$((x * 2)); done
 		p+=("$c")
-		for t in "${p[@]}"; do for o in "${p[@]}"; do list+=("$t:$o"); done; done
+		for t in "${p[@]}"; do for o in "${p[@]}"; do ((t * o <= c)) && list+=("$t:$o"); done; done
 	fi
 	echo "${list[@]}"
 }
