@@ -169,7 +169,7 @@ run_gemm() {
 	local r=$1 c=$2 g log=$out/gemm-c$2-r$1.log
 	g=$(TRM_BENCH_WORKERS=$c taskset -c "$(cpulist "$c")" "$tensorbin" -test.run '^$' \
 		-test.bench "^BenchmarkGemm\$/^NN/${gemm_m}x${gemm_k}x${gemm_n}\$/^t$c\$" -test.cpu "$c" \
-		-test.benchtime 20x -test.count 1 2>&1 | tee "$log" | awk '/GFLOP\/s/ { for (i = 2; i < NF; i++) if ($(i+1) == "GFLOP/s") print $i }')
+		-test.benchtime 2s -test.count 1 2>&1 | tee "$log" | awk '/GFLOP\/s/ { for (i = 2; i < NF; i++) if ($(i+1) == "GFLOP/s") print $i }')
 	printf '%s\tgo\t%s\t%s\n' "$r" "$c" "${g:-}" | tee -a "$gemmraw"
 	if [[ -n $openblas ]]; then
 		g=$(taskset -c "$(cpulist "$c")" "$openblas" -t "$c" "$gemm_m" "$gemm_k" "$gemm_n" 2>&1 | tee -a "$log" |
