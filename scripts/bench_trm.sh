@@ -35,8 +35,8 @@
 #   --cores LIST      core counts C (1,2) [CORES]
 #   --splits LIST     PyTorch splits T:O (torch threads : OpenBLAS threads) to try at each C,
 #                     those with T ≤ C and O ≤ C (default: every pair from {1, 2, 4, …, C}
-#                     with T·O ≤ C: more threads than cores, torch's OpenMP pool spinning
-#                     beside OpenBLAS's, ran 10–35× slower here) [SPLITS]
+#                     with T·O ≤ C: with more threads than cores, torch's OpenMP pool
+#                     spinning beside OpenBLAS's, 2:2 ran ~40× slower than 1:1 here) [SPLITS]
 #   --repeat N        timed runs per process, after the warm-up (3) [REPEAT]
 #   --warmup N        untimed runs per process first (2: at batch 64 the first two training
 #                     steps are the slow ones, issue 13) [WARMUP]
