@@ -19,10 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/trm-go/trm/internal/readfile"
 )
 
 // ErrHeld is matched (errors.Is) by a *HeldError.
@@ -66,7 +67,7 @@ func Acquire(path string) (*Lock, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("lock: %s: it is %s, not a regular file", path, kindOf(st.Mode()))
+		err = fmt.Errorf("lock: %s: it is %s, not a regular file", path, readfile.Kind(st.Mode()))
 	}
 	if err != nil {
 		f.Close()
@@ -130,19 +131,4 @@ func readPID(f *os.File) int {
 		return 0
 	}
 	return pid
-}
-
-// kindOf names a non-regular file mode, with its article.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "an irregular file"
 }

@@ -52,7 +52,7 @@ func Read(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: it is %s: %w", path, what(st.Mode()), ErrNotRegular)
+		return nil, fmt.Errorf("%s: it is %s: %w", path, Kind(st.Mode()), ErrNotRegular)
 	}
 	size := st.Size()
 	if limit >= 0 && size > limit {
@@ -75,8 +75,9 @@ func Read(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// what names the type of a file that is not regular.
-func what(m fs.FileMode) string {
+// Kind names the type of a file that is not regular, with its article
+// ("a directory", "a FIFO"), for errors that refuse it.
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
