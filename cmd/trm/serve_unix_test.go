@@ -4,10 +4,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -19,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/internal/trmtest"
 )
 
 // init lowers this process's limit on open files to TRM_TEST_NOFILE, in
@@ -88,28 +88,7 @@ func TestServeSlowClients(t *testing.T) {
 		}()
 	}
 	dialed.Wait()
-	codes := make(chan int, real)
-	for i := range real {
-		go func() {
-			client := &http.Client{Timeout: 2 * time.Minute}
-			resp, err := client.Post(url+"/v1/models/arith/predict", "application/json",
-				strings.NewReader(fmt.Sprintf(`{"inputs": ["%d + 1"], "halt": "full"}`, i)))
-			if err != nil {
-				t.Errorf("real request %d: %v", i, err)
-				codes <- -1
-				return
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				assert.Contains(t, string(body), fmt.Sprintf(`"answer":"%d"`, i+1))
-			}
-			codes <- resp.StatusCode
-		}()
-	}
-	for range real {
-		assert.Equal(t, 200, <-codes, "a real request is answered")
-	}
+	trmtest.PostSums(t, url, real, 1, "a real request")
 	done.Wait()
 	assert.Equal(t, int64(slow), cut.Load(), "every slow client was cut off by the server")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))

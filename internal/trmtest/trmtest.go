@@ -4,8 +4,14 @@
 package trmtest
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trm-go/trm/nn"
@@ -53,4 +59,35 @@ func FakeCheckpoint(cfg trm.Config, step int64) *trm.Checkpoint {
 		ck.Tensors[s.Name] = v
 	}
 	return ck
+}
+
+// PostSums sends n requests at once to the native predict API of the
+// arith model of the server at base (e.g. "http://127.0.0.1:8080"), the
+// i-th asking for i + add with full halting, and returns once all are
+// answered: every one must be a 200 with the right sum. what names the
+// requests in failures.
+func PostSums(t *testing.T, base string, n, add int, what string) {
+	t.Helper()
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			client := &http.Client{Timeout: 2 * time.Minute}
+			resp, err := client.Post(base+"/v1/models/arith/predict", "application/json",
+				strings.NewReader(fmt.Sprintf(`{"inputs": ["%d + %d"], "halt": "full"}`, i, add)))
+			if err != nil {
+				t.Errorf("%s %d: %v", what, i, err)
+				codes <- -1
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				assert.Contains(t, string(body), fmt.Sprintf(`"answer":"%d"`, i+add))
+			}
+			codes <- resp.StatusCode
+		}()
+	}
+	for range n {
+		assert.Equal(t, http.StatusOK, <-codes, "%s is answered", what)
+	}
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trm-go/trm/internal/trmtest"
 )
 
 // serveOn runs srv.Serve on a loopback listener until the test ends (or
@@ -111,28 +113,7 @@ func slowBodies(t *testing.T, opts Options, slow, mayRemain int) *Server {
 	}
 	dialed.Wait()
 
-	codes := make(chan int, real)
-	for i := range real {
-		go func() {
-			client := &http.Client{Timeout: 2 * time.Minute}
-			resp, err := client.Post("http://"+addr+"/v1/models/arith/predict", "application/json",
-				strings.NewReader(fmt.Sprintf(`{"inputs": ["%d + 7"], "halt": "full"}`, i)))
-			if err != nil {
-				t.Errorf("real request %d: %v", i, err)
-				codes <- -1
-				return
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				assert.Contains(t, string(body), fmt.Sprintf(`"answer":"%d"`, i+7))
-			}
-			codes <- resp.StatusCode
-		}()
-	}
-	for range real {
-		assert.Equal(t, 200, <-codes, "a real request behind the slow clients is answered")
-	}
+	trmtest.PostSums(t, "http://"+addr, real, 7, "a real request behind the slow clients")
 	// The slow clients are cut off by the server: wait for them (30 s at
 	// most), then stop any left.
 	for end := time.Now().Add(30 * time.Second); cut.Load() < int64(slow-mayRemain) && time.Now().Before(end); {
