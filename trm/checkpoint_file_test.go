@@ -2,52 +2,26 @@ package trm_test
 
 import (
 	"context"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/trm-go/trm/checkpoints"
-	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/infer"
+
+	"github.com/trm-go/trm/internal/trmtest"
 )
 
-// swapFixtures writes into dir two checkpoints of the same layout: a.safetensors,
-// the shipped arith model, and b.safetensors, an untrained model of the
-// same config at the same step. Both carry 16 MiB of padding metadata, so
-// that a reader that maps large files (the memory-mapped reader of issue
-// 29 mapped them from 16 MiB) maps them, and b's bytes land where a's
-// tensors were. The two models answer swapInputs differently.
+// swapFixtures writes into dir the two checkpoints of
+// trmtest.SwapCheckpoints and checks that their models answer swapInputs
+// differently.
 func swapFixtures(t *testing.T, dir string) (a, b string) {
 	t.Helper()
-	data, ok := checkpoints.Lookup("arith")
-	require.True(t, ok)
-	cka, err := trm.DecodeCheckpoint(data, "embedded:arith")
-	require.NoError(t, err)
-	meta := maps.Clone(cka.Meta)
-	if meta == nil {
-		meta = map[string]string{}
-	}
-	meta["pad"] = strings.Repeat(" ", 16<<20)
-	cka.Meta = meta
-	m, err := trm.NewModel(cka.Config.ModelConfig, 7)
-	require.NoError(t, err)
-	ckb := m.Checkpoint(cka.Step)
-	ckb.Config, ckb.Meta = cka.Config, meta
-	a, b = filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
-	require.NoError(t, trm.SaveCheckpoint(a, cka))
-	require.NoError(t, trm.SaveCheckpoint(b, ckb))
-	sa, err := os.Stat(a)
-	require.NoError(t, err)
-	sb, err := os.Stat(b)
-	require.NoError(t, err)
-	require.Equal(t, sa.Size(), sb.Size(), "the same layout")
+	a, b = trmtest.SwapCheckpoints(t, dir)
 
 	pa, err := infer.LoadPredictor(a)
 	require.NoError(t, err)

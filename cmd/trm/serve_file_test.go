@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,8 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/trm-go/trm/checkpoints"
-	"github.com/trm-go/trm/trm"
+	"github.com/trm-go/trm/internal/trmtest"
 )
 
 // TestServedCheckpointOutlivesItsFile: trm serve keeps answering with the
@@ -34,27 +31,8 @@ func TestServedCheckpointOutlivesItsFile(t *testing.T) {
 		t.Skip("starts a trm serve process (-short)")
 	}
 	dir := t.TempDir()
-	// a is the shipped arith model, b an untrained one of the same config
-	// and step; both padded with 16 MiB of metadata so that a reader that
-	// maps files from 16 MiB (the old one) maps them, and b's tensors land
-	// where a's were.
-	data, ok := checkpoints.Lookup("arith")
-	require.True(t, ok)
-	cka, err := trm.DecodeCheckpoint(data, "embedded:arith")
-	require.NoError(t, err)
-	meta := maps.Clone(cka.Meta)
-	if meta == nil {
-		meta = map[string]string{}
-	}
-	meta["pad"] = strings.Repeat(" ", 16<<20)
-	cka.Meta = meta
-	m, err := trm.NewModel(cka.Config.ModelConfig, 7)
-	require.NoError(t, err)
-	ckb := m.Checkpoint(cka.Step)
-	ckb.Config, ckb.Meta = cka.Config, meta
-	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
-	require.NoError(t, trm.SaveCheckpoint(a, cka))
-	require.NoError(t, trm.SaveCheckpoint(b, ckb))
+	// a is the shipped arith model, b an untrained one of the same layout.
+	a, b := trmtest.SwapCheckpoints(t, dir)
 
 	cmd, url, stderr := serveProcess(t, "--model", "arith="+a)
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -6,7 +6,10 @@ package trmtest
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trm-go/trm/checkpoints"
 	"github.com/trm-go/trm/nn"
 	"github.com/trm-go/trm/trm"
 	"github.com/trm-go/trm/trm/task"
@@ -90,4 +94,38 @@ func PostSums(t *testing.T, base string, n, add int, what string) {
 	for range n {
 		assert.Equal(t, http.StatusOK, <-codes, "%s is answered", what)
 	}
+}
+
+// SwapCheckpoints writes into dir two checkpoints of the same layout and
+// size: a.safetensors, the shipped arith model, and b.safetensors, an
+// untrained model of the same config at the same step (seed 7). Both carry
+// 16 MiB of padding metadata, so that a reader that maps large files (the
+// memory-mapped reader of issue 29 mapped them from 16 MiB) maps them, and
+// b's bytes land where a's tensors were: copying b over a is the test of a
+// loaded model outliving its file.
+func SwapCheckpoints(t *testing.T, dir string) (a, b string) {
+	t.Helper()
+	data, ok := checkpoints.Lookup("arith")
+	require.True(t, ok)
+	cka, err := trm.DecodeCheckpoint(data, checkpoints.Prefix+"arith")
+	require.NoError(t, err)
+	meta := maps.Clone(cka.Meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta["pad"] = strings.Repeat(" ", 16<<20)
+	cka.Meta = meta
+	m, err := trm.NewModel(cka.Config.ModelConfig, 7)
+	require.NoError(t, err)
+	ckb := m.Checkpoint(cka.Step)
+	ckb.Config, ckb.Meta = cka.Config, meta
+	a, b = filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
+	require.NoError(t, trm.SaveCheckpoint(a, cka))
+	require.NoError(t, trm.SaveCheckpoint(b, ckb))
+	sa, err := os.Stat(a)
+	require.NoError(t, err)
+	sb, err := os.Stat(b)
+	require.NoError(t, err)
+	require.Equal(t, sa.Size(), sb.Size(), "the same layout")
+	return a, b
 }
