@@ -303,17 +303,21 @@ func TestPredictAPI(t *testing.T) {
 	assert.Equal(t, "embedded:sudoku9", one.Source)
 }
 
+// getJSON GETs url and returns the status and the JSON object of the body.
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var v map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+	return resp.StatusCode, v
+}
+
 // TestOIP: the Open Inference Protocol endpoints.
 func TestOIP(t *testing.T) {
 	_, ts := newTestServer(t, Options{}, "arith")
-	get := func(path string) (int, map[string]any) {
-		resp, err := http.Get(ts.URL + path)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var v map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
-		return resp.StatusCode, v
-	}
+	get := func(path string) (int, map[string]any) { return getJSON(t, ts.URL+path) }
 	code, v := get("/v2/health/live")
 	assert.Equal(t, 200, code)
 	assert.Equal(t, true, v["live"])
@@ -836,14 +840,7 @@ func TestOIPShapes(t *testing.T) {
 // it, metadata lists it, and another version is a 404 naming the known one.
 func TestOIPVersions(t *testing.T) {
 	_, ts := newTestServer(t, Options{}, "arith")
-	get := func(path string) (int, map[string]any) {
-		resp, err := http.Get(ts.URL + path)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var v map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
-		return resp.StatusCode, v
-	}
+	get := func(path string) (int, map[string]any) { return getJSON(t, ts.URL+path) }
 	code, v := get("/v2/models/arith")
 	assert.Equal(t, 200, code)
 	assert.Equal(t, []any{"1"}, v["versions"])
